@@ -1,0 +1,35 @@
+# Thin wrappers: every target sets up .venv on first use, so a fresh clone needs only Python 3.11+ and make.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+
+export NO_MKDOCS_2_WARNING := 1
+
+.PHONY: serve build test lint bench clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade "pip>=25.1"
+	$(PY) -m pip install --quiet --disable-pip-version-check --group dev
+	@touch $(STAMP)
+
+serve: $(STAMP)  ## live-reloading site on http://127.0.0.1:8000
+	$(PY) -m mkdocs serve --strict --dev-addr 127.0.0.1:8000
+
+build: $(STAMP)  ## the static site, into site/
+	$(PY) -m mkdocs build --strict
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+
+test: $(STAMP)  ## every check: lint, snippet tests against torch, site build, browser tests
+	$(PY) -m ruff check .
+	$(PY) -m pytest
+
+bench: $(STAMP)  ## build-time figures
+	$(PY) tools/bench.py
+
+clean:
+	rm -rf site .cache

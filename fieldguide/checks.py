@@ -1,0 +1,48 @@
+"""Checks on page sources that fail the build with a message naming the page and the item."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from fieldguide.errors import FieldGuideError
+
+# `--8<-- "path"` or `--8<-- "path:section"` on a line of its own (pymdownx.snippets syntax).
+_INCLUDE = re.compile(r'^\s*-{1,}8<-{1,}\s+"([^"]+)"\s*$', re.M)
+_TRACEBACK = "Traceback (most recent call last)"
+
+
+def check_includes(markdown: str, page: str, root: Path) -> None:
+    """Every snippet a page includes must exist, and so must every named section it asks for."""
+    for match in _INCLUDE.finditer(markdown):
+        target = match.group(1)
+        path, _, section = target.partition(":")
+        if section and re.fullmatch(r"\d+(:\d+)?", section):  # a line range, not a section name
+            section = ""
+        file = root / path
+        if not file.is_file():
+            raise FieldGuideError(f"{page}: includes '{path}', which does not exist")
+        if section:
+            text = file.read_text(encoding="utf-8")
+            for edge in ("start", "end"):
+                if f"--8<-- [{edge}:{section}]" not in text:
+                    raise FieldGuideError(
+                        f"{page}: includes section '{section}' of {path}, but that file has no "
+                        f"'# --8<-- [{edge}:{section}]' marker"
+                    )
+
+
+def check_no_traceback(html: str, page: str) -> None:
+    """A code block that raised leaves a traceback in the page: never publish one."""
+    if _TRACEBACK in html:
+        start = html.index(_TRACEBACK)
+        excerpt = re.sub(r"<[^>]+>", "", html[start : start + 600])
+        raise FieldGuideError(f"{page}: a code block raised an error while building:\n{excerpt}")
+
+
+_EXEC_OPTION = re.compile(r'^(\s*(`{3,}|~{3,})\s*\w+[^\n]*?)\s+exec="(on|1|true)"', re.M)
+
+
+def without_execution(markdown: str) -> str:
+    """The page with its executed blocks turned into plain code blocks (for the build floor)."""
+    return _EXEC_OPTION.sub(r"\1", markdown)

@@ -1,0 +1,1 @@
+"""Runnable implementations shown on the site, one concept per file, mirroring docs/."""
