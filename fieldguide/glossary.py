@@ -66,7 +66,8 @@ def _parse_entry(raw, where: str) -> Entry:
     label = f"{where}: entry '{name}'"
     unknown = sorted(set(raw) - set(REQUIRED) - set(OPTIONAL))
     if unknown:
-        raise FieldGuideError(f"{label}: unknown field(s) {unknown}; allowed: {REQUIRED + OPTIONAL}")
+        allowed = REQUIRED + OPTIONAL
+        raise FieldGuideError(f"{label}: unknown field(s) {unknown}; allowed: {allowed}")
     for key in REQUIRED:
         if key not in raw:
             raise FieldGuideError(f"{label}: missing field '{key}'")
@@ -150,8 +151,8 @@ def render_page(entries: list[Entry]) -> str:
         "# Glossary",
         "",
         "Every term the site uses, A to Z. Hover a linked term on any page to see its one-line",
-        'definition; the same entries are published as <a href="../glossary.json">glossary.json</a>',
-        "for tools.",
+        "definition; the same entries are published as",
+        '<a href="../glossary.json">glossary.json</a> for tools.',
         "",
     ]
     letters = sorted({e.term[0].upper() for e in entries})

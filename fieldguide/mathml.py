@@ -34,7 +34,8 @@ def render(page_html: str, where: str) -> str:
             try:
                 mathml = tex_to_mathml(tex, display)
             except Exception as error:  # latex2mathml raises many types for bad TeX
-                raise FieldGuideError(f"{where}: cannot render the math {tex!r}: {error}") from error
+                message = f"{where}: cannot render the math {tex!r}: {error}"
+                raise FieldGuideError(message) from error
             return f'<{tag} class="fg-math">{mathml}</{tag}>'
 
         return replace

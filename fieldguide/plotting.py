@@ -15,7 +15,7 @@ import re
 import matplotlib
 
 matplotlib.use("svg")
-import matplotlib.pyplot as plt  # noqa: E402 (the backend must be chosen first)
+import matplotlib.pyplot as plt
 
 INK = "#010203"  # placeholder colour, replaced by currentColor in the SVG
 COLORS = ("#e8590c", "#1c7ed6", "#2f9e44", "#ae3ec9")
@@ -54,14 +54,14 @@ def to_svg(fig, name: str) -> str:
     svg = re.sub(r'id="([^"]+)"', rf'id="{prefix}-\1"', svg)
     svg = re.sub(r"url\(#([^)]+)\)", rf"url(#{prefix}-\1)", svg)
     svg = re.sub(r'href="#([^"]+)"', rf'href="#{prefix}-\1"', svg)
-    svg = re.sub(r'\s(width|height)="[\d.]+pt"', "", svg, count=2)  # let CSS size it
-    return svg
+    return re.sub(r'\s(width|height)="[\d.]+pt"', "", svg, count=2)  # let CSS size it
 
 
 def figure_html(svg: str, caption: str) -> str:
     """Wrap an inline SVG as an accessible <figure> with a caption."""
     svg = svg.replace("<svg", f'<svg role="img" aria-label="{html.escape(caption)}"', 1)
-    return f'<figure class="fg-figure">{svg}<figcaption>{html.escape(caption)}</figcaption></figure>'
+    caption_html = f"<figcaption>{html.escape(caption)}</figcaption>"
+    return f'<figure class="fg-figure">{svg}{caption_html}</figure>'
 
 
 def curves(name: str, x, series: list[tuple[str, object]], caption: str, *, xlabel: str = "x",

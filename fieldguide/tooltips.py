@@ -9,8 +9,8 @@ term is never linked on the page that covers it, so prose does not turn into a s
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as etree
 from typing import Protocol
+from xml.etree import ElementTree as ET
 
 from markdown import Extension
 from markdown.treeprocessors import Treeprocessor
@@ -33,7 +33,7 @@ class _Linker(Treeprocessor):
         super().__init__(md)
         self.state = state
 
-    def run(self, root: etree.Element) -> None:
+    def run(self, root: ET.Element) -> None:
         page, entries = self.state.page, self.state.entries
         if page is None or page == "glossary.md" or not entries:
             return
@@ -46,11 +46,11 @@ class _Linker(Treeprocessor):
         )
         self._walk(root)
 
-    def _skip(self, element: etree.Element) -> bool:
+    def _skip(self, element: ET.Element) -> bool:
         classes = set((element.get("class") or "").split())
         return element.tag in SKIP_TAGS or bool(classes & SKIP_CLASSES)
 
-    def _walk(self, element: etree.Element) -> None:
+    def _walk(self, element: ET.Element) -> None:
         if self._skip(element):
             return
         if element.text and not isinstance(element.text, AtomicString):
@@ -63,14 +63,14 @@ class _Linker(Treeprocessor):
                 child.tail = self._link(child.tail, element, index + 1)
             index += 1
 
-    def _link(self, text: str, parent: etree.Element, position: int) -> str:
+    def _link(self, text: str, parent: ET.Element, position: int) -> str:
         """Link the first not-yet-linked term in `text`; return the text before it."""
         for match in self.pattern.finditer(text):
             entry = self.by_name[match.group(1).lower()]
             if entry.term in self.done:
                 continue
             self.done.add(entry.term)
-            link = etree.Element("a")
+            link = ET.Element("a")
             link.set("href", relative_link(self.page, "glossary.md") + f"#{entry.anchor}")
             link.set("title", entry.short)
             link.set("class", "fg-term")

@@ -1,0 +1,1 @@
+"""Loss functions, in NumPy, checked against torch."""
