@@ -32,12 +32,15 @@ def check_includes(markdown: str, page: str, root: Path) -> None:
                     )
 
 
+def has_traceback(html: str) -> bool:
+    """Whether `html` shows a Python traceback (highlighting splits the phrase into tags)."""
+    return "Traceback" in html and _TRACEBACK in re.sub(r"<[^>]+>", "", html)
+
+
 def check_no_traceback(html: str, page: str) -> None:
     """A code block that raised leaves a traceback in the page: never publish one."""
-    if "Traceback" not in html:  # cheap test first: highlighted code splits the phrase into tags
-        return
-    text = re.sub(r"<[^>]+>", "", html)
-    if _TRACEBACK in text:
+    if has_traceback(html):
+        text = re.sub(r"<[^>]+>", "", html)
         excerpt = text[text.index(_TRACEBACK) :][:1200]
         raise FieldGuideError(f"{page}: a code block raised an error while building:\n{excerpt}")
 
@@ -48,3 +51,26 @@ _EXEC_OPTION = re.compile(r'^(\s*(`{3,}|~{3,})\s*\w+[^\n]*?)\s+exec="(on|1|true)
 def without_execution(markdown: str) -> str:
     """The page with its executed blocks turned into plain code blocks (for the build floor)."""
     return _EXEC_OPTION.sub(r"\1", markdown)
+
+
+_SESSION_FENCE = re.compile(r'^(\s*(?:`{3,}|~{3,})\s*python\b[^\n]*\bsession="([^"]+)"[^\n]*)$', re.M)
+CONTINUES = "Continues the block above"
+
+
+def mark_continuations(markdown: str) -> str:
+    """Title every shown block that continues an earlier block of its session on the page.
+
+    Such a block uses names defined above it, so it does not run on its own when copied; the
+    title says so where the reader sees it (and tests use it to run the blocks together).
+    """
+    seen: set[str] = set()
+
+    def mark(match: re.Match) -> str:
+        line, session = match.group(1), match.group(2)
+        first = session not in seen
+        seen.add(session)
+        if first or "source=" not in line or "title=" in line:
+            return line
+        return f'{line} title="{CONTINUES}"'
+
+    return _SESSION_FENCE.sub(mark, markdown)

@@ -1,10 +1,13 @@
 """MkDocs hooks (mkdocs.yml `hooks:`): the single entry point of the site's build-time glue.
 
-- on_config: footer with the library versions; the `figure` fence; the glossary tooltips.
-- on_files: load and check the glossary, add the generated glossary page.
-- on_page_markdown: check snippet includes (file and section) before anything runs.
+- on_config: footer with the library versions; the `figure` fence; the glossary tooltips;
+  the cache around markdown-exec (fieldguide/cache.py).
+- on_pre_build: forget modules of snippets/ and figures, so `make serve` sees edits at once.
+- on_files: load and check the glossary; add the generated glossary page and API reference.
+- on_page_markdown: check snippet includes (file and section) before anything runs; title the
+  blocks that continue an earlier block of their session ("Continues the block above").
 - on_page_content: math to MathML; refuse pages that contain a traceback.
-- on_post_build: write glossary.json.
+- on_post_build: write glossary.json; log how many blocks ran and how many came from the cache.
 
 Set FIELDGUIDE_EXEC=0 to build without running any code block or drawing any figure: the pages
 then show their code unexecuted. Benchmarks use it to measure the build floor.
@@ -25,11 +28,14 @@ if str(ROOT) not in sys.path:  # so that fieldguide and snippets import during t
 
 from mkdocs.structure.files import File  # noqa: E402
 
-from fieldguide import checks, figures, glossary, mathml  # noqa: E402
+from fieldguide import checks, figures, glossary, mathml, reference  # noqa: E402
+from fieldguide.cache import Cache, log  # noqa: E402
 from fieldguide.tooltips import GlossaryLinkExtension  # noqa: E402
 
 EXECUTE = os.environ.get("FIELDGUIDE_EXEC", "1") != "0"
+REFERENCE = os.environ.get("FIELDGUIDE_REFERENCE", "0") == "1"  # TEMP during integration
 state = SimpleNamespace(entries=[], page=None, urls={})
+cache = Cache()
 
 
 def versions_line() -> str:
@@ -43,7 +49,8 @@ def versions_line() -> str:
 def _figure_fence(source, language, class_name, options, md, **kwargs):
     if not EXECUTE:
         return f'<p class="fg-figure-off">Figure <code>{source.strip()}</code> (not drawn).</p>'
-    return figures.render(source, state.page or "?")
+    make, module_file = figures.resolve(source, state.page or "?")
+    return cache.figure(source.strip(), module_file, make)
 
 
 def on_config(config):
@@ -53,7 +60,21 @@ def on_config(config):
         {"name": "figure", "class": "fg-figure", "format": _figure_fence}
     )
     config.markdown_extensions.append(GlossaryLinkExtension(state))
+    for fence in fences["custom_fences"]:
+        if fence["name"] == "python" and not getattr(fence["format"], "fg_cached", False):
+            fence["format"] = cache.wrap_exec(
+                fence["format"], lambda: state.page or "?", checks.has_traceback
+            )
+            fence["format"].fg_cached = True
     return config
+
+
+def on_pre_build(config):
+    cache.reset()
+    for name in [m for m in sys.modules if m.split(".")[0] == "snippets"]:
+        del sys.modules[name]
+    for name in [m for m in sys.modules if m.startswith("fieldguide.figures.")]:
+        del sys.modules[name]
 
 
 def on_files(files, config):
@@ -61,6 +82,9 @@ def on_files(files, config):
     pages = {f.src_uri for f in files.documentation_pages()}
     glossary.check_pages(state.entries, pages | {"glossary.md"})
     files.append(File.generated(config, "glossary.md", content=glossary.render_page(state.entries)))
+    for family in reference.families(ROOT / "snippets") if REFERENCE else ():
+        uri = f"reference/{family.name}.md"
+        files.append(File.generated(config, uri, content=reference.page(family)))
     state.urls = {f.src_uri: f.url for f in files.documentation_pages()}
     return files
 
@@ -68,6 +92,7 @@ def on_files(files, config):
 def on_page_markdown(markdown, page, config, files):
     state.page = page.file.src_uri
     checks.check_includes(markdown, page.file.src_uri, ROOT)
+    markdown = checks.mark_continuations(markdown)
     return markdown if EXECUTE else checks.without_execution(markdown)
 
 
@@ -79,3 +104,8 @@ def on_page_content(html, page, config, files):
 def on_post_build(config):
     out = Path(config.site_dir) / "glossary.json"
     out.write_text(glossary.export(state.entries, state.urls), encoding="utf-8")
+    stats = cache.stats
+    log.info(
+        "fieldguide: %d code blocks and figures ran, %d came from the cache, %d were replayed",
+        stats["run"], stats["cached"], stats["replayed"],
+    )

@@ -9,17 +9,21 @@ A page asks for one with a fence whose body names `<module>.<function>`:
 The function takes no argument and returns the figure's HTML (see fieldguide.plotting).
 """
 
+from __future__ import annotations
+
 import importlib
+from collections.abc import Callable
+from pathlib import Path
 
 from fieldguide.errors import FieldGuideError
 
 
-def render(name: str, where: str) -> str:
-    """The HTML of figure `name` (e.g. 'activations.relu'); `where` names the page asking."""
+def resolve(name: str, where: str) -> tuple[Callable[[], str], Path]:
+    """The function drawing figure `name` (e.g. 'activations.relu') and its module's file."""
     module_name, _, function = name.strip().rpartition(".")
     try:
         module = importlib.import_module(f"fieldguide.figures.{module_name}")
         make = getattr(module, function)
     except (ImportError, AttributeError, ValueError) as error:
         raise FieldGuideError(f"{where}: unknown figure '{name.strip()}': {error}") from error
-    return make()
+    return make, Path(module.__file__)

@@ -1,0 +1,151 @@
+"""A content-addressed cache for executed code blocks and build-time figures.
+
+markdown-exec runs every block on every build. Here a block's HTML is reused when nothing that
+affects it changed: its own code and options, the code of the blocks before it in the same
+session on the same page (they set up its state), and the versions of Python and the libraries
+the code runs with. Code on the site is self-contained (its imports are in the blocks), so the
+code text is all it depends on. A figure is keyed by its figure module, every `snippets` module
+that module imports, the plotting helpers and the same versions.
+
+On a miss inside a session whose earlier blocks were served from the cache, those blocks are run
+first (output discarded), so the block sees the same state as in a clean build. Output holding a
+traceback is never stored. FIELDGUIDE_CACHE=0 turns the cache off; FIELDGUIDE_CACHE_DIR moves it
+(default: .cache/fieldguide under the repository).
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import logging
+import os
+import platform
+from collections import defaultdict
+from importlib.metadata import version
+from pathlib import Path
+
+from fieldguide import ROOT
+
+log = logging.getLogger("mkdocs.plugins.fieldguide")
+FORMAT = "1"  # bump when the way outputs are produced changes
+
+
+def _environment() -> str:
+    libraries = ("numpy", "torch", "matplotlib", "markdown-exec", "pymdown-extensions", "markdown")
+    parts = [FORMAT, platform.python_version(), *(f"{n}={version(n)}" for n in libraries)]
+    return "|".join(parts)
+
+
+def _digest(*parts: str) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(part.encode("utf-8"))
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+class Cache:
+    def __init__(self, directory: Path | None = None, enabled: bool | None = None):
+        if enabled is None:
+            enabled = os.environ.get("FIELDGUIDE_CACHE", "1") != "0"
+        default = ROOT / ".cache" / "fieldguide"
+        self.directory = Path(directory or os.environ.get("FIELDGUIDE_CACHE_DIR") or default)
+        self.enabled = enabled
+        self.environment = _environment()
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget per-build state (call at the start of every build)."""
+        self.chains: dict[tuple[str, str], str] = {}  # (page, session) -> digest so far
+        self.pending: dict[tuple[str, str], list] = defaultdict(list)  # cached, not yet run
+        self.stats = {"run": 0, "cached": 0, "replayed": 0}
+
+    def _path(self, key: str) -> Path:
+        return self.directory / key[:2] / f"{key}.html"
+
+    def _get(self, key: str) -> str | None:
+        if not self.enabled:
+            return None
+        path = self._path(key)
+        return path.read_text(encoding="utf-8") if path.is_file() else None
+
+    def _put(self, key: str, html: str) -> None:
+        if not self.enabled:
+            return
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(html, encoding="utf-8")
+        tmp.replace(path)
+
+    def wrap_exec(self, formatter, page_of, is_failure):
+        """Wrap markdown-exec's superfences formatter with the cache."""
+
+        def cached_formatter(source, language, css_class, options, md, **kwargs):
+            page = page_of()
+            session = options.get("session") or ""
+            chain_id = (page, session) if session else None
+            previous = self.chains.get(chain_id, "") if chain_id else ""
+            opts = json.dumps(options, sort_keys=True, default=str)
+            key = _digest(self.environment, language, opts, previous, source)
+            if chain_id:
+                self.chains[chain_id] = key
+
+            html = self._get(key)
+            if html is not None:
+                self.stats["cached"] += 1
+                if chain_id:
+                    self.pending[chain_id].append((source, language, css_class, options, kwargs))
+                return html
+
+            if chain_id:  # rebuild the session state the cached blocks would have made
+                for args in self.pending.pop(chain_id, []):
+                    p_source, p_language, p_css, p_options, p_kwargs = args
+                    formatter(p_source, p_language, p_css, p_options, md, **p_kwargs)
+                    self.stats["replayed"] += 1
+            html = formatter(source, language, css_class, options, md, **kwargs)
+            self.stats["run"] += 1
+            if not is_failure(str(html)):
+                self._put(key, str(html))
+            return html
+
+        return cached_formatter
+
+    def figure(self, name: str, module_file: Path, make) -> str:
+        """The HTML of a figure, from the cache when its code and environment are unchanged."""
+        sources = [self.environment, name]
+        for path in [ROOT / "fieldguide" / "plotting.py", *_module_closure(module_file)]:
+            sources.append(path.read_text(encoding="utf-8"))
+        key = _digest(*sources)
+        html = self._get(key)
+        if html is not None:
+            self.stats["cached"] += 1
+            return html
+        html = make()
+        self.stats["run"] += 1
+        self._put(key, html)
+        return html
+
+
+def _module_closure(path: Path) -> list[Path]:
+    """`path` and every project file it imports from `snippets` or `fieldguide`, recursively."""
+    seen: list[Path] = []
+    todo = [path]
+    while todo:
+        current = todo.pop()
+        if current in seen or not current.is_file():
+            continue
+        seen.append(current)
+        tree = ast.parse(current.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            for name in names:
+                if name.split(".")[0] in ("snippets", "fieldguide"):
+                    base = ROOT.joinpath(*name.split("."))
+                    todo += [base.with_suffix(".py"), base / "__init__.py"]
+    return sorted(seen)

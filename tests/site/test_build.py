@@ -1,0 +1,105 @@
+"""The real site builds with --strict and carries what every reader relies on."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def nav_pages(nav) -> list[str]:
+    pages = []
+    for item in nav:
+        value = next(iter(item.values())) if isinstance(item, dict) else item
+        pages += nav_pages(value) if isinstance(value, list) else [value]
+    return pages
+
+
+PAGES = nav_pages(yaml.safe_load((ROOT / "mkdocs.yml").read_text())["nav"])
+CONCEPT_PAGES = [p for p in PAGES if p.count("/") == 1 and not p.endswith("index.md")
+                 and not p.startswith("reference/")]
+
+
+def html_of(site: Path, page: str) -> str:
+    """The built HTML of a docs page ('a/b.md' -> a/b/index.html, 'a/index.md' -> a/index.html)."""
+    stem = page.removesuffix(".md")
+    folder = stem.removesuffix("index") if stem.split("/")[-1] == "index" else stem + "/"
+    return (site / folder / "index.html").read_text(encoding="utf-8")
+
+
+def test_every_nav_page_is_built(built_site):
+    """Each page in the nav exists in the output."""
+    for page in PAGES:
+        assert html_of(built_site, page)
+
+
+def test_versions_in_footer(built_site):
+    """The footer states the torch and numpy versions the code ran with."""
+    import numpy
+    import torch
+
+    home = html_of(built_site, "index.md")
+    assert f"PyTorch {torch.__version__}" in home
+    assert f"NumPy {numpy.__version__}" in home
+
+
+@pytest.mark.parametrize("page", CONCEPT_PAGES)
+def test_concept_page_shows_code_output_error_and_figure(built_site, page):
+    """A concept page shows executed code, its output, the measured error against torch, an SVG."""
+    html = html_of(built_site, page)
+    assert 'class="language-python highlight"' in html, "no code shown"
+    assert re.search(r"max \|ours - torch\|[^<]*\d\.\de[+-]\d\d", html), "no measured error"
+    assert "<svg" in html and 'class="fg-figure"' in html, "no build-time figure"
+    assert "Traceback" not in html
+
+
+def test_math_is_mathml_with_no_raw_tex(built_site):
+    """Math is rendered to MathML at build time; no TeX delimiters are left in the text."""
+    html = html_of(built_site, "activations/relu.md")
+    assert "<math" in html
+    visible = re.sub(r"<annotation.*?</annotation>", "", html, flags=re.S)
+    visible = re.sub(r"<(pre|code)\b.*?</\1>", "", visible, flags=re.S)
+    assert "\\(" not in visible and "\\[" not in visible and "$$" not in visible
+
+
+def test_no_third_party_requests_in_pages(built_site):
+    """No page loads a script, style or font from another host (no CDN, no Google Fonts)."""
+    for page in built_site.rglob("*.html"):
+        html = page.read_text(encoding="utf-8")
+        for url in re.findall(r'<(?:script|link|img)\b[^>]*(?:src|href)="([^"]+)"', html):
+            assert not re.match(r"(https?:)?//", url), f"{page}: loads {url}"
+
+
+def test_glossary_page_and_export(built_site):
+    """The glossary page has an anchor per term; glossary.json lists the same terms."""
+    data = json.loads((built_site / "glossary.json").read_text())
+    html = (built_site / "glossary" / "index.html").read_text()
+    assert data["terms"], "empty glossary export"
+    for term in data["terms"]:
+        assert f'id="{term["anchor"]}"' in html
+        for alias in term["aliases"]:
+            assert alias in html, f"alias {alias} missing from the glossary page"
+
+
+def test_tooltips_link_terms_with_their_definition(built_site):
+    """A glossary term in running text is a link to its entry whose title is the one-liner."""
+    data = {t["term"]: t for t in json.loads((built_site / "glossary.json").read_text())["terms"]}
+    html = html_of(built_site, "activations/index.md")
+    links = re.findall(r'<a class="fg-term" href="([^"]+)" title="([^"]+)">', html)
+    assert links, "no glossary tooltips on the activations index"
+    anchors = {t["anchor"]: t["short"] for t in data.values()}
+    for href, title in links:
+        anchor = href.rpartition("#")[2]
+        assert anchors[anchor] == title.replace("&amp;", "&").replace("&quot;", '"')
+
+
+def test_search_index_has_every_term_and_alias(built_site):
+    """Site search finds each glossary term and alias (through the glossary page's sections)."""
+    index = json.loads((built_site / "search" / "search_index.json").read_text())
+    text = " ".join(d["title"] + " " + d["text"] for d in index["docs"]).lower()
+    for term in json.loads((built_site / "glossary.json").read_text())["terms"]:
+        for name in [term["term"], *term["aliases"]]:
+            assert name.lower() in text, f"search cannot find {name}"

@@ -1,0 +1,55 @@
+"""The block cache reuses output only when nothing that affects it changed."""
+
+import re
+
+from tests.site.conftest import copy_project, run_build
+
+STATS = re.compile(r"fieldguide: (\d+) code blocks and figures ran, (\d+) came from the cache, "
+                   r"(\d+) were replayed")
+
+
+def build(root, dest, cache_dir):
+    result = run_build(root, dest, cache_dir=cache_dir)
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log
+    ran, cached, replayed = map(int, STATS.search(log).groups())
+    return ran, cached, replayed
+
+
+def edit_section(path, section, line):
+    """Add `line` as the first line inside the named section of a snippet file."""
+    text = path.read_text()
+    marker = f"# --8<-- [start:{section}]\n"
+    indent = re.search(rf"^( *){re.escape(marker.strip())}", text, re.M).group(1)
+    path.write_text(text.replace(marker, marker + indent + line + "\n", 1))
+
+
+def test_cache_hits_misses_and_replays(tmp_path):
+    """Cold build runs all; warm build runs none; an edit reruns only what depends on it."""
+    root = copy_project(tmp_path / "project")
+    cache = tmp_path / "cache"
+    relu = root / "snippets" / "activations" / "relu.py"
+    page = "activations/relu/index.html"
+
+    ran, cached, _ = build(root, tmp_path / "cold", cache)
+    assert ran > 0 and cached == 0
+    total = ran
+
+    ran, cached, replayed = build(root, tmp_path / "warm", cache)
+    assert (ran, cached, replayed) == (0, total, 0)
+    assert (tmp_path / "warm" / page).read_text() == (tmp_path / "cold" / page).read_text()
+
+    # Editing the check section reruns that block, after replaying the cached impl block
+    # of the same session so that `relu` exists when the check runs.
+    edit_section(relu, "check", "print('edited check')")
+    ran, cached, replayed = build(root, tmp_path / "check", cache)
+    assert "edited check" in (tmp_path / "check" / page).read_text()
+    assert replayed >= 1
+    assert ran >= 2  # the check block and the ReLU figure (its module imports relu.py)
+    assert ran + cached == total
+
+    # Editing the implementation reruns the impl block and everything after it in the session.
+    edit_section(relu, "impl", "# edited implementation")
+    ran, cached, replayed = build(root, tmp_path / "impl", cache)
+    assert "edited implementation" in (tmp_path / "impl" / page).read_text()
+    assert ran >= 3 and replayed == 0
