@@ -1,0 +1,108 @@
+"""The hand-written deep stack matches torch.autograd; sigmoid gradients vanish, ReLU's do not."""
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from snippets.activations.vanishing_gradients import (
+    ACTIVATIONS,
+    forward,
+    init_stack,
+    loss_and_grads,
+    weight_grad_norms,
+)
+from tests.helpers import DTYPES, TOLERANCE, assert_matches, tensor
+
+NAMES = ["sigmoid", "relu"]
+CONFIGS = [
+    pytest.param(1, 4, 3, id="depth1-width4-batch3"),
+    pytest.param(5, 16, 8, id="depth5-width16-batch8"),
+    pytest.param(20, 64, 128, id="depth20-width64-batch128"),
+]
+
+
+def torch_loss_and_grads(x, params, activation):
+    """Reference: the same stack and loss built from torch ops, differentiated by autograd."""
+    f = torch.sigmoid if activation == "sigmoid" else torch.relu
+    ws = [(tensor(W, grad=True), tensor(b, grad=True)) for W, b in params]
+    h = tensor(x)
+    for W, b in ws:
+        h = f(torch.nn.functional.linear(h, W, b))
+    loss = 0.5 * (h**2).sum() / x.shape[0]
+    loss.backward()
+    return loss, [(W.grad, b.grad) for W, b in ws]
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("activation", NAMES)
+@pytest.mark.parametrize(("depth", "width", "batch"), CONFIGS)
+def test_loss_and_every_layer_gradient_match_autograd(depth, width, batch, activation, dtype):
+    """Loss and dL/dW, dL/db of every layer agree with torch.autograd in both precisions."""
+    params = init_stack(depth, width, seed=depth, dtype=dtype)
+    x = np.random.default_rng(1).normal(size=(batch, width)).astype(dtype)
+    loss, grads = loss_and_grads(x, params, activation)
+    t_loss, t_grads = torch_loss_and_grads(x, params, activation)
+    assert_matches(np.asarray(loss, dtype=dtype), t_loss)
+    rtol = TOLERANCE[np.dtype(dtype)]["rtol"]
+    for (dW, db), (tW, tb) in zip(grads, t_grads, strict=True):
+        for ours, ref in ((dW, tW), (db, tb)):
+            # A sigmoid layer's gradient can be 1e-10 in total, so a fixed atol would accept
+            # anything; scale the absolute bound to the layer's own largest entry instead.
+            scale = float(ref.abs().max())
+            assert_matches(ours, ref, atol=rtol * scale)
+
+
+def test_empty_batch():
+    """A batch of zero rows: torch gives a NaN loss (0/0) and zero gradients; so do we."""
+    params = init_stack(3, 4)
+    x = np.zeros((0, 4))
+    with np.errstate(invalid="ignore"):  # 0 / 0 for the mean over no rows is the answer
+        loss, grads = loss_and_grads(x, params, "relu")
+    t_loss, t_grads = torch_loss_and_grads(x, params, "relu")
+    assert np.isnan(loss)
+    assert torch.isnan(t_loss)
+    for (dW, db), (tW, tb) in zip(grads, t_grads, strict=True):
+        assert_matches(dW, tW)
+        assert_matches(db, tb)
+
+
+def test_forward_shapes():
+    """forward returns L pre-activations and L + 1 activations, all (B, n)."""
+    params = init_stack(4, 6)
+    zs, hs = forward(np.ones((5, 6)), params, "relu")
+    assert len(zs) == 4
+    assert len(hs) == 5
+    assert all(a.shape == (5, 6) for a in zs + hs)
+
+
+def test_sigmoid_derivative_is_at_most_a_quarter():
+    """sigma'(z) <= 1/4 with equality at 0: the factor that shrinks each layer's gradient."""
+    _, f_prime = ACTIVATIONS["sigmoid"]
+    z = np.linspace(-20, 20, 40001)
+    assert f_prime(z).max() == 0.25
+    assert f_prime(np.array([0.0]))[0] == 0.25
+
+
+def test_sigmoid_gradient_vanishes_relu_does_not():
+    """In a 20-layer stack, the first layer's gradient is 1e-6 of the last for sigmoid, not ReLU."""
+    params = init_stack(20, 64)
+    x = np.random.default_rng(1).normal(size=(128, 64))
+    sigmoid_norms = weight_grad_norms(x, params, "sigmoid")
+    relu_norms = weight_grad_norms(x, params, "relu")
+    assert sigmoid_norms[0] / sigmoid_norms[-1] < 1e-6
+    assert 0.1 < relu_norms[0] / relu_norms[-1] < 10
+    assert (np.diff(np.log(sigmoid_norms)) > 0).mean() > 0.8  # shrinks layer after layer
+
+
+@settings(deadline=None, max_examples=30)
+@given(st.floats(0.01, 100), st.integers(0, 1000))
+def test_relu_stack_is_positively_homogeneous(c, seed):
+    """Identity: zero biases, so scaling a ReLU stack's input by c > 0 scales dL/dW by c^2."""
+    params = init_stack(6, 8, seed=seed)
+    x = np.random.default_rng(seed).normal(size=(4, 8))
+    _, base = loss_and_grads(x, params, "relu")
+    _, scaled = loss_and_grads(c * x, params, "relu")
+    for (dW, _), (sW, _) in zip(base, scaled, strict=True):
+        np.testing.assert_allclose(sW, c**2 * dW, rtol=1e-12, atol=1e-12 * c**2)
