@@ -1,0 +1,67 @@
+"""Reference formulas in torch for the losses that have no torch built-in.
+
+Each is the textbook formula written directly with torch operations, so autograd gives the
+reference gradient. Used by the ranking, overlap and focal tests.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch.nn import functional
+
+
+def reduce(loss: torch.Tensor, reduction: str) -> torch.Tensor:
+    """torch's `reduction` argument, applied to a tensor of per-item losses."""
+    return {"none": lambda v: v, "sum": torch.sum, "mean": torch.mean}[reduction](loss)
+
+
+def contrastive(x1, x2, y, margin=1.0, eps=1e-6, reduction="mean"):
+    """Hadsell et al. (2006) with y = 1 for similar pairs, on torch's pairwise_distance."""
+    d = functional.pairwise_distance(x1, x2, p=2.0, eps=eps)
+    loss = 0.5 * y * d**2 + 0.5 * (1 - y) * torch.clamp_min(margin - d, 0) ** 2
+    return reduce(loss, reduction)
+
+
+def tversky(p, g, alpha, beta, smooth, dim=None, reduction="mean"):
+    """1 - (TP + s) / (TP + alpha FP + beta FN + s), the sums over `dim` (default: all but 0)."""
+    dim = tuple(range(1, p.dim())) if dim is None else dim
+    tp = (p * g).sum(dim=dim)
+    fp = (p * (1 - g)).sum(dim=dim)
+    fn = ((1 - p) * g).sum(dim=dim)
+    return reduce(1 - (tp + smooth) / (tp + alpha * fp + beta * fn + smooth), reduction)
+
+
+def dice(p, g, smooth, dim=None, reduction="mean"):
+    """1 - (2 sum(pg) + s) / (sum p + sum g + s)."""
+    dim = tuple(range(1, p.dim())) if dim is None else dim
+    num = 2 * (p * g).sum(dim=dim) + smooth
+    return reduce(1 - num / (p.sum(dim=dim) + g.sum(dim=dim) + smooth), reduction)
+
+
+def iou(p, g, smooth, dim=None, reduction="mean"):
+    """1 - (sum(pg) + s) / (sum p + sum g - sum(pg) + s)."""
+    dim = tuple(range(1, p.dim())) if dim is None else dim
+    inter = (p * g).sum(dim=dim)
+    union = p.sum(dim=dim) + g.sum(dim=dim) - inter
+    return reduce(1 - (inter + smooth) / (union + smooth), reduction)
+
+
+def sigmoid_focal(x, t, alpha=0.25, gamma=2.0, reduction="mean"):
+    """torchvision.ops.sigmoid_focal_loss, written out (alpha=None means no weighting)."""
+    p = torch.sigmoid(x)
+    ce = functional.binary_cross_entropy_with_logits(x, t, reduction="none")
+    p_t = p * t + (1 - p) * (1 - t)
+    loss = ce * ((1 - p_t) ** gamma)
+    if alpha is not None:
+        loss = (alpha * t + (1 - alpha) * (1 - t)) * loss
+    return reduce(loss, reduction)
+
+
+def softmax_focal(x, y, alpha=None, gamma=2.0, reduction="mean"):
+    """-alpha_y (1 - p_y)^gamma log p_y over the class axis 1 (0 for unbatched input)."""
+    dim = 0 if x.dim() == 1 else 1
+    log_py = functional.log_softmax(x, dim=dim).gather(dim, y.unsqueeze(dim)).squeeze(dim)
+    loss = -((-torch.expm1(log_py)) ** gamma) * log_py
+    if alpha is not None:
+        loss = alpha[y] * loss
+    return reduce(loss, reduction)
