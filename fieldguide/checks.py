@@ -53,7 +53,9 @@ def without_execution(markdown: str) -> str:
     return _EXEC_OPTION.sub(r"\1", markdown)
 
 
-_SESSION_FENCE = re.compile(r'^(\s*(?:`{3,}|~{3,})\s*python\b[^\n]*\bsession="([^"]+)"[^\n]*)$', re.M)
+_SESSION_FENCE = re.compile(
+    r'^(\s*(?:`{3,}|~{3,})\s*python\b[^\n]*\bsession="([^"]+)"[^\n]*)$', re.M
+)
 CONTINUES = "Continues the block above"
 
 

@@ -148,6 +148,11 @@ def render_page(entries: list[Entry]) -> str:
     """The Markdown of the glossary page, A to Z, one `###` heading and anchor per term."""
     by_name = lookup(entries)
     lines = [
+        "---",
+        "search:",
+        "  boost: 4  # a term's own entry should rank above pages that merely mention it",
+        "---",
+        "",
         "# Glossary",
         "",
         "Every term the site uses, A to Z. Hover a linked term on any page to see its one-line",
@@ -162,7 +167,9 @@ def render_page(entries: list[Entry]) -> str:
         if entry.term[0].upper() != letter:
             letter = entry.term[0].upper()
             lines += [f"## {letter} {{#letter-{letter.lower()}}}", ""]
-        lines += [f"### {entry.term} {{#{entry.anchor}}}", "", f"**{entry.short}**", ""]
+        # Aliases go in the heading too: search ranks heading words far above body text.
+        also = f' <small class="fg-aliases">({", ".join(entry.aliases)})</small>' if entry.aliases else ""
+        lines += [f"### {entry.term}{also} {{#{entry.anchor}}}", "", f"**{entry.short}**", ""]
         if entry.aliases:
             lines += ["*Also called:* " + ", ".join(entry.aliases) + ".", ""]
         lines += [entry.definition, ""]

@@ -33,7 +33,6 @@ from fieldguide.cache import Cache, log  # noqa: E402
 from fieldguide.tooltips import GlossaryLinkExtension  # noqa: E402
 
 EXECUTE = os.environ.get("FIELDGUIDE_EXEC", "1") != "0"
-REFERENCE = os.environ.get("FIELDGUIDE_REFERENCE", "0") == "1"  # TEMP during integration
 state = SimpleNamespace(entries=[], page=None, urls={})
 cache = Cache()
 
@@ -82,7 +81,7 @@ def on_files(files, config):
     pages = {f.src_uri for f in files.documentation_pages()}
     glossary.check_pages(state.entries, pages | {"glossary.md"})
     files.append(File.generated(config, "glossary.md", content=glossary.render_page(state.entries)))
-    for family in reference.families(ROOT / "snippets") if REFERENCE else ():
+    for family in reference.families(ROOT / "snippets"):
         uri = f"reference/{family.name}.md"
         files.append(File.generated(config, uri, content=reference.page(family)))
     state.urls = {f.src_uri: f.url for f in files.documentation_pages()}

@@ -15,7 +15,8 @@ def families(snippets: Path) -> list[Path]:
 def page(family: Path) -> str:
     """The Markdown of `reference/<family>.md`: a mkdocstrings block for every public module."""
     title = family.name.replace("_", " ").capitalize()
-    lines = [f"# {title}", "", f"The docstrings of `snippets/{family.name}/`, one module per concept.", ""]
+    intro = f"The docstrings of `snippets/{family.name}/`, one module per concept."
+    lines = [f"# {title}", "", intro, ""]
     for module in sorted(family.glob("*.py")):
         if not module.name.startswith("_"):
             lines += [f"::: snippets.{family.name}.{module.stem}", ""]

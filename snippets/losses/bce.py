@@ -74,8 +74,7 @@ def binary_cross_entropy_grad(input, target, weight=None, reduction="mean"):
     gradient is $-10^{12}$, not 0, although the clamped loss is flat there. For "none"
     this is the gradient of the sum of the elementwise losses.
 
-    Args:
-        input, target, weight, reduction: as for `binary_cross_entropy`.
+    The arguments are those of `binary_cross_entropy`.
 
     Returns:
         An array with the shape and dtype of `input`.
@@ -128,9 +127,7 @@ def binary_cross_entropy_with_logits_grad(input, target, weight=None, reduction=
     which is $w_i(\sigma(x_i) - y_i)$ when $q = 1$: bounded, and never vanishing while
     the prediction is wrong.
 
-    Args:
-        input, target, weight, reduction, pos_weight: as for
-            `binary_cross_entropy_with_logits`.
+    The arguments are those of `binary_cross_entropy_with_logits`.
 
     Returns:
         An array with the shape and dtype of `input`.

@@ -66,8 +66,7 @@ def categorical_cross_entropy_grad(input, target, weight=None, reduction="mean")
 
     which is the familiar $p_i - t_i$ when there are no weights and $t_i$ sums to 1.
 
-    Args:
-        input, target, weight, reduction: as for `categorical_cross_entropy`.
+    The arguments are those of `categorical_cross_entropy`.
 
     Returns:
         An array with the shape and dtype of `input`.
@@ -141,9 +140,7 @@ def sparse_categorical_cross_entropy_grad(input, target, weight=None, ignore_ind
 
     divided by $\sum_i w_{y_i}$ for "mean"; exactly 0 for ignored samples.
 
-    Args:
-        input, target, weight, ignore_index, reduction: as for
-            `sparse_categorical_cross_entropy`.
+    The arguments are those of `sparse_categorical_cross_entropy`.
 
     Returns:
         An array with the shape and dtype of `input`.

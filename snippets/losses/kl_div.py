@@ -57,8 +57,7 @@ def kl_div_grad(input, target, reduction="mean", log_target=False):
 
     divided by the number of elements ("mean") or by `input.shape[0]` ("batchmean").
 
-    Args:
-        input, target, reduction, log_target: as for `kl_div`.
+    The arguments are those of `kl_div`.
 
     Returns:
         An array with the shape and dtype of `input`.

@@ -104,9 +104,7 @@ def cross_entropy_label_smoothing_grad(input, target, weight=None, ignore_index=
     Without weights this is $p_i - \tilde t_i$: the gradient is zero when the softmax
     equals the smoothed target, so the logits stop growing at a finite gap.
 
-    Args:
-        input, target, weight, ignore_index, reduction, label_smoothing: as for
-            `cross_entropy_label_smoothing`.
+    The arguments are those of `cross_entropy_label_smoothing`.
 
     Returns:
         An array with the shape and dtype of `input`.

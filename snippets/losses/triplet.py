@@ -53,7 +53,9 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2.0, eps=1e-6,
     of the two distances to the negative.
 
     Args:
-        anchor, positive, negative: embeddings, shape (N, D) or (D,).
+        anchor: embeddings, shape (N, D) or (D,).
+        positive: embeddings of the same identity as `anchor`, same shape.
+        negative: embeddings of another identity, same shape.
         margin: $m > 0$. Default 1.
         p: the norm degree, $p \ge 1$. Default 2.
         eps: added to each difference before the norm. Default 1e-6.
