@@ -168,7 +168,9 @@ def render_page(entries: list[Entry]) -> str:
             letter = entry.term[0].upper()
             lines += [f"## {letter} {{#letter-{letter.lower()}}}", ""]
         # Aliases go in the heading too: search ranks heading words far above body text.
-        also = f' <small class="fg-aliases">({", ".join(entry.aliases)})</small>' if entry.aliases else ""
+        also = ""
+        if entry.aliases:
+            also = f' <small class="fg-aliases">({", ".join(entry.aliases)})</small>'
         lines += [f"### {entry.term}{also} {{#{entry.anchor}}}", "", f"**{entry.short}**", ""]
         if entry.aliases:
             lines += ["*Also called:* " + ", ".join(entry.aliases) + ".", ""]
