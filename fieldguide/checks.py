@@ -45,12 +45,12 @@ def check_no_traceback(html: str, page: str) -> None:
         raise FieldGuideError(f"{page}: a code block raised an error while building:\n{excerpt}")
 
 
-_EXEC_OPTION = re.compile(r'^(\s*(`{3,}|~{3,})\s*\w+[^\n]*?)\s+exec="(on|1|true)"', re.M)
+_EXEC_FENCE = re.compile(r'^(\s*(?:`{3,}|~{3,}))\s*(\w+)\b[^\n]*\bexec="(?:on|1|true)"[^\n]*$', re.M)
 
 
 def without_execution(markdown: str) -> str:
     """The page with its executed blocks turned into plain code blocks (for the build floor)."""
-    return _EXEC_OPTION.sub(r"\1", markdown)
+    return _EXEC_FENCE.sub(r"\1\2", markdown)
 
 
 _SESSION_FENCE = re.compile(
