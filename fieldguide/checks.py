@@ -45,7 +45,9 @@ def check_no_traceback(html: str, page: str) -> None:
         raise FieldGuideError(f"{page}: a code block raised an error while building:\n{excerpt}")
 
 
-_EXEC_FENCE = re.compile(r'^(\s*(?:`{3,}|~{3,}))\s*(\w+)\b[^\n]*\bexec="(?:on|1|true)"[^\n]*$', re.M)
+_EXEC_FENCE = re.compile(
+    r'^(\s*(?:`{3,}|~{3,}))\s*(\w+)\b[^\n]*\bexec="(?:on|1|true)"[^\n]*$', re.M
+)
 
 
 def without_execution(markdown: str) -> str:
