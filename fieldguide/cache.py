@@ -60,6 +60,12 @@ class Cache:
         self.chains: dict[tuple[str, str], str] = {}  # (page, session) -> digest so far
         self.pending: dict[tuple[str, str], list] = defaultdict(list)  # cached, not yet run
         self.stats = {"run": 0, "cached": 0, "replayed": 0}
+        self.closures: dict[Path, list[Path]] = {}  # figure module -> files it depends on
+
+    def _closure(self, module_file: Path) -> list[Path]:
+        if module_file not in self.closures:
+            self.closures[module_file] = _module_closure(module_file)
+        return self.closures[module_file]
 
     def _path(self, key: str) -> Path:
         return self.directory / key[:2] / f"{key}.html"
@@ -115,7 +121,7 @@ class Cache:
     def figure(self, name: str, module_file: Path, make) -> str:
         """The HTML of a figure, from the cache when its code and environment are unchanged."""
         sources = [self.environment, name]
-        for path in [ROOT / "fieldguide" / "plotting.py", *_module_closure(module_file)]:
+        for path in [ROOT / "fieldguide" / "plotting.py", *self._closure(module_file)]:
             sources.append(path.read_text(encoding="utf-8"))
         key = _digest(*sources)
         html = self._get(key)

@@ -48,8 +48,9 @@ def versions_line() -> str:
 def _figure_fence(source, language, class_name, options, md, **kwargs):
     if not EXECUTE:
         return f'<p class="fg-figure-off">Figure <code>{source.strip()}</code> (not drawn).</p>'
-    make, module_file = figures.resolve(source, state.page or "?")
-    return cache.figure(source.strip(), module_file, make)
+    where = state.page or "?"
+    path = figures.module_file(source, where)  # the cache key needs no import of matplotlib
+    return cache.figure(source.strip(), path, lambda: figures.resolve(source, where)())
 
 
 def on_config(config):
