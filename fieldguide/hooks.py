@@ -33,7 +33,7 @@ from fieldguide.cache import Cache, log  # noqa: E402
 from fieldguide.tooltips import GlossaryLinkExtension  # noqa: E402
 
 EXECUTE = os.environ.get("FIELDGUIDE_EXEC", "1") != "0"
-state = SimpleNamespace(entries=[], page=None, urls={})
+state = SimpleNamespace(entries=[], page=None, urls={}, linked=set())
 cache = Cache()
 
 
@@ -91,7 +91,14 @@ def on_files(files, config):
 
 def on_page_markdown(markdown, page, config, files):
     state.page = page.file.src_uri
+    state.linked = set()  # glossary terms already linked on this page (see tooltips.py)
     checks.check_includes(markdown, page.file.src_uri, ROOT)
+    # The terms and aliases a page covers become its search `tags`, the field Material's
+    # search ranks highest (nothing is displayed: the tags plugin is off). So a search for
+    # an alias such as "Jaccard loss" puts the page that covers it first.
+    names = [n for e in state.entries if e.page.partition("#")[0] == state.page for n in e.names]
+    if names:
+        page.meta["tags"] = [*page.meta.get("tags", []), *names]
     markdown = checks.mark_continuations(markdown)
     return markdown if EXECUTE else checks.without_execution(markdown)
 

@@ -22,6 +22,7 @@ from fieldguide.glossary import Entry, relative_link
 class BuildState(Protocol):
     entries: list[Entry]  # the loaded glossary
     page: str | None  # src path of the page being rendered, e.g. "activations/relu.md"
+    linked: set[str]  # terms already linked on that page
 
 SKIP_TAGS = {"a", "abbr", "code", "pre", "kbd", "script", "style", "math", "svg"}
 SKIP_TAGS |= {f"h{i}" for i in range(1, 7)}
@@ -39,7 +40,10 @@ class _Linker(Treeprocessor):
             return
         self.page = page
         self.by_name = {n.lower(): e for e in entries for n in e.names}
-        self.done = {e.term for e in entries if e.page.partition("#")[0] == page}
+        # One set per page, kept in the build state: mkdocstrings converts each docstring of
+        # a page separately, and a term must still be linked only once per page.
+        self.done = self.state.linked
+        self.done |= {e.term for e in entries if e.page.partition("#")[0] == page}
         names = sorted(self.by_name, key=len, reverse=True)
         self.pattern = re.compile(
             r"(?<![\w-])(" + "|".join(re.escape(n) for n in names) + r")(?![\w-])", re.I
