@@ -8,6 +8,7 @@ term is never linked on the page that covers it, so prose does not turn into a s
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Protocol
 from xml.etree import ElementTree as ET
@@ -16,7 +17,7 @@ from markdown import Extension
 from markdown.treeprocessors import Treeprocessor
 from markdown.util import AtomicString
 
-from fieldguide.glossary import Entry, relative_link
+from fieldguide.glossary import Entry, lookup, relative_link
 
 
 class BuildState(Protocol):
@@ -29,6 +30,15 @@ SKIP_TAGS |= {f"h{i}" for i in range(1, 7)}
 SKIP_CLASSES = {"arithmatex", "fg-no-gloss"}
 
 
+@functools.lru_cache(maxsize=4)
+def _terms(entries: tuple[Entry, ...]) -> tuple[dict[str, Entry], re.Pattern]:
+    """Name -> entry, and one regex matching any term or alias (longest first), per glossary."""
+    by_name = lookup(list(entries))
+    names = sorted(by_name, key=len, reverse=True)
+    alternatives = "|".join(re.escape(n) for n in names)
+    return by_name, re.compile(rf"(?<![\w-])({alternatives})(?![\w-])", re.I)
+
+
 class _Linker(Treeprocessor):
     def __init__(self, md, state: BuildState):
         super().__init__(md)
@@ -39,15 +49,11 @@ class _Linker(Treeprocessor):
         if page is None or page == "glossary.md" or not entries:
             return
         self.page = page
-        self.by_name = {n.lower(): e for e in entries for n in e.names}
+        self.by_name, self.pattern = _terms(tuple(entries))
         # One set per page, kept in the build state: mkdocstrings converts each docstring of
         # a page separately, and a term must still be linked only once per page.
         self.done = self.state.linked
         self.done |= {e.term for e in entries if e.page.partition("#")[0] == page}
-        names = sorted(self.by_name, key=len, reverse=True)
-        self.pattern = re.compile(
-            r"(?<![\w-])(" + "|".join(re.escape(n) for n in names) + r")(?![\w-])", re.I
-        )
         self._walk(root)
 
     def _skip(self, element: ET.Element) -> bool:
