@@ -4,8 +4,9 @@ markdown-exec runs every block on every build. Here a block's HTML is reused whe
 affects it changed: its own code and options, the code of the blocks before it in the same
 session on the same page (they set up its state), and the versions of Python and the libraries
 the code runs with. Code on the site is self-contained (its imports are in the blocks), so the
-code text is all it depends on. A figure is keyed by its figure module, every `snippets` module
-that module imports, the plotting helpers and the same versions.
+code text is all it depends on. A figure is keyed by its figure module, the project modules its
+drawing function reaches (found by reading the module, see `figure_dependencies`), the plotting
+helpers and the same versions: editing relu.py redraws the ReLU figure, not the sigmoid one.
 
 On a miss inside a session whose earlier blocks were served from the cache, those blocks are run
 first (output discarded), so the block sees the same state as in a clean build. Output holding a
@@ -22,6 +23,7 @@ import logging
 import os
 import platform
 from collections import defaultdict
+from functools import lru_cache
 from importlib.metadata import version
 from pathlib import Path
 
@@ -60,12 +62,13 @@ class Cache:
         self.chains: dict[tuple[str, str], str] = {}  # (page, session) -> digest so far
         self.pending: dict[tuple[str, str], list] = defaultdict(list)  # cached, not yet run
         self.stats = {"run": 0, "cached": 0, "replayed": 0}
-        self.closures: dict[Path, list[Path]] = {}  # figure module -> files it depends on
+        self.drawn: list[str] = []  # figures drawn (not from the cache) in this build
+        self.closures: dict[tuple[Path, str], list[Path]] = {}  # figure -> files it depends on
 
-    def _closure(self, module_file: Path) -> list[Path]:
-        if module_file not in self.closures:
-            self.closures[module_file] = _module_closure(module_file)
-        return self.closures[module_file]
+    def _closure(self, module_file: Path, function: str) -> list[Path]:
+        if (module_file, function) not in self.closures:
+            self.closures[module_file, function] = figure_dependencies(module_file, function)
+        return self.closures[module_file, function]
 
     def _path(self, key: str) -> Path:
         return self.directory / key[:2] / f"{key}.html"
@@ -121,7 +124,8 @@ class Cache:
     def figure(self, name: str, module_file: Path, make) -> str:
         """The HTML of a figure, from the cache when its code and environment are unchanged."""
         sources = [self.environment, name]
-        for path in [ROOT / "fieldguide" / "plotting.py", *self._closure(module_file)]:
+        function = name.rpartition(".")[2]
+        for path in [ROOT / "fieldguide" / "plotting.py", *self._closure(module_file, function)]:
             sources.append(path.read_text(encoding="utf-8"))
         key = _digest(*sources)
         html = self._get(key)
@@ -130,8 +134,98 @@ class Cache:
             return html
         html = make()
         self.stats["run"] += 1
+        self.drawn.append(name)
         self._put(key, html)
         return html
+
+
+def _candidates(module: str, name: str | None = None) -> list[Path]:
+    """Project files that `from module import name` (or `import module`) may execute or read."""
+    parts = module.split(".")
+    if parts[0] not in ("snippets", "fieldguide"):
+        return []
+    files = [ROOT.joinpath(*parts[:i], "__init__.py") for i in range(1, len(parts))]
+    base = ROOT.joinpath(*parts)
+    files += [base.with_suffix(".py"), base / "__init__.py"]
+    if name:
+        files += [(base / name).with_suffix(".py"), base / name / "__init__.py"]
+    return [f for f in files if f.is_file()]
+
+
+def _names(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
+def figure_dependencies(module_file: Path, function: str) -> list[Path]:
+    """The figure module and every project file that its `function` can reach.
+
+    Reads the module without running it: starting from the function, it follows the names the
+    code uses through the module's top-level definitions to its imports, then takes each
+    imported project module with everything that module imports in turn. Statements at top
+    level that define nothing (an `if`, a call) count for every function. When in doubt (a
+    `*` import, an unknown function) every import of the module counts.
+    """
+    tree = _parse(module_file.read_text(encoding="utf-8"))
+    imports: dict[str, list[Path]] = {}  # name bound by an import -> files behind it
+    definitions: dict[str, list[ast.AST]] = {}  # top-level name -> statements binding it
+    always: list[ast.AST] = []
+    wildcard = False
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom):
+            for alias in node.names:
+                wildcard |= alias.name == "*"
+                module = node.module or ""
+                files = _candidates(module, alias.name) if node.level == 0 else []
+                imports.setdefault(alias.asname or alias.name, []).extend(files)
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                bound = alias.asname or alias.name.split(".")[0]
+                imports.setdefault(bound, []).extend(_candidates(alias.name))
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            definitions.setdefault(node.name, []).append(node)
+        elif isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                for name in _names(target):
+                    definitions.setdefault(name, []).append(node)
+        else:  # a call, an `if`, a loop at top level: it may matter to every figure
+            always.append(node)
+
+    if wildcard or function not in definitions:
+        reached = set(imports)
+    else:
+        reached: set[str] = set()
+        todo = [function, *(n for node in always for n in _names(node))]
+        while todo:
+            name = todo.pop()
+            if name in reached:
+                continue
+            reached.add(name)
+            for node in definitions.get(name, []):
+                todo.extend(_names(node))
+    files = {module_file}
+    for name in reached & imports.keys():
+        for path in imports[name]:
+            files.update(_module_closure(path))
+    return sorted(files)
+
+
+@lru_cache(maxsize=256)
+def _parse(text: str) -> ast.Module:
+    """The syntax tree of a module's text (memoised: many figures read the same modules)."""
+    return ast.parse(text)
+
+
+@lru_cache(maxsize=256)
+def _project_imports(text: str) -> tuple[str, ...]:
+    """Names of the `snippets` and `fieldguide` modules (or their members) `text` imports."""
+    names = []
+    for node in ast.walk(_parse(text)):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names += [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        elif isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+    return tuple(n for n in names if n.split(".")[0] in ("snippets", "fieldguide"))
 
 
 def _module_closure(path: Path) -> list[Path]:
@@ -143,15 +237,7 @@ def _module_closure(path: Path) -> list[Path]:
         if current in seen or not current.is_file():
             continue
         seen.append(current)
-        tree = ast.parse(current.read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
-            names = []
-            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
-            elif isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            for name in names:
-                if name.split(".")[0] in ("snippets", "fieldguide"):
-                    base = ROOT.joinpath(*name.split("."))
-                    todo += [base.with_suffix(".py"), base / "__init__.py"]
+        for name in _project_imports(current.read_text(encoding="utf-8")):
+            base = ROOT.joinpath(*name.split("."))
+            todo += [base.with_suffix(".py"), base / "__init__.py"]
     return sorted(seen)

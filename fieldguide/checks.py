@@ -78,3 +78,18 @@ def mark_continuations(markdown: str) -> str:
         return f'{line} title="{CONTINUES}"'
 
     return _SESSION_FENCE.sub(mark, markdown)
+
+
+def check_sessions(markdown: str, page: str, owners: dict[str, str]) -> None:
+    """A session name belongs to one page: markdown-exec shares a session's names site-wide.
+
+    `owners` maps each session seen so far in this build to its page, and is updated.
+    """
+    for match in _SESSION_FENCE.finditer(markdown):
+        session = match.group(2)
+        owner = owners.setdefault(session, page)
+        if owner != page:
+            raise FieldGuideError(
+                f'{page}: session="{session}" is already used by {owner}; blocks of one session '
+                f"share their variables across pages, so give this page its own session name"
+            )

@@ -2,12 +2,15 @@
 
 - on_config: footer with the library versions; the `figure` fence; the glossary tooltips;
   the cache around markdown-exec (fieldguide/cache.py).
-- on_pre_build: forget modules of snippets/ and figures, so `make serve` sees edits at once.
+- on_pre_build: forget modules of snippets/ and figures, and markdown-exec's sessions, so a
+  `make serve` rebuild starts as clean as a fresh build and sees edits at once.
 - on_files: load and check the glossary; add the generated glossary page and API reference.
 - on_page_markdown: check snippet includes (file and section) before anything runs; title the
   blocks that continue an earlier block of their session ("Continues the block above").
 - on_page_content: math to MathML; refuse pages that contain a traceback.
 - on_post_build: write glossary.json; log how many blocks ran and how many came from the cache.
+- on_startup/on_serve: while `make serve` waits for the first edit, import numpy, torch and
+  matplotlib in the background, so that the first edited block does not pay for the imports.
 
 Set FIELDGUIDE_EXEC=0 to build without running any code block or drawing any figure: the pages
 then show their code unexecuted. Benchmarks use it to measure the build floor.
@@ -15,9 +18,11 @@ then show their code unexecuted. Benchmarks use it to measure the build floor.
 
 from __future__ import annotations
 
+import importlib
 import os
 import platform
 import sys
+import threading
 from importlib.metadata import version
 from pathlib import Path
 from types import SimpleNamespace
@@ -33,7 +38,7 @@ from fieldguide.cache import Cache, log  # noqa: E402
 from fieldguide.tooltips import GlossaryLinkExtension  # noqa: E402
 
 EXECUTE = os.environ.get("FIELDGUIDE_EXEC", "1") != "0"
-state = SimpleNamespace(entries=[], page=None, urls={}, linked=set())
+state = SimpleNamespace(entries=[], page=None, urls={}, linked=set(), sessions={})
 cache = Cache()
 
 
@@ -71,6 +76,12 @@ def on_config(config):
 
 def on_pre_build(config):
     cache.reset()
+    state.sessions = {}  # session name -> page (see checks.check_sessions)
+    try:  # markdown-exec keeps each session's variables for the life of the process
+        from markdown_exec._internal.formatters.python import _sessions_globals
+    except ImportError:  # another markdown-exec layout: `make build` is a fresh process anyway
+        _sessions_globals = {}
+    _sessions_globals.clear()
     for name in [m for m in sys.modules if m.split(".")[0] == "snippets"]:
         del sys.modules[name]
     for name in [m for m in sys.modules if m.startswith("fieldguide.figures.")]:
@@ -93,6 +104,7 @@ def on_page_markdown(markdown, page, config, files):
     state.page = page.file.src_uri
     state.linked = set()  # glossary terms already linked on this page (see tooltips.py)
     checks.check_includes(markdown, page.file.src_uri, ROOT)
+    checks.check_sessions(markdown, page.file.src_uri, state.sessions)
     # The terms and aliases a page covers become its search `tags`, the field Material's
     # search ranks highest (nothing is displayed: the tags plugin is off). So a search for
     # an alias such as "Jaccard loss" puts the page that covers it first.
@@ -108,6 +120,22 @@ def on_page_content(html, page, config, files):
     return mathml.render(html, page.file.src_uri)
 
 
+def on_serve(server, config, builder):
+    """`make serve` waits for edits after its first build: use the wait to import the libraries
+    the blocks and figures use, so the first edit rebuilds as fast as the ones after it."""
+    if EXECUTE:
+        threading.Thread(target=_preload, name="fieldguide-preload", daemon=True).start()
+    return server
+
+
+def _preload() -> None:
+    for name in ("numpy", "torch", "matplotlib.pyplot"):
+        try:
+            importlib.import_module(name)
+        except Exception as error:  # the block that imports it will show the error
+            log.debug("fieldguide: preloading %s failed: %s", name, error)
+
+
 def on_post_build(config):
     out = Path(config.site_dir) / "glossary.json"
     out.write_text(glossary.export(state.entries, state.urls), encoding="utf-8")
@@ -116,3 +144,5 @@ def on_post_build(config):
         "fieldguide: %d code blocks and figures ran, %d came from the cache, %d were replayed",
         stats["run"], stats["cached"], stats["replayed"],
     )
+    if cache.drawn:  # `mkdocs build -v` shows what an edit redrew
+        log.debug("fieldguide: figures drawn: %s", ", ".join(sorted(cache.drawn)))

@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_build(
-    root: Path, dest: Path, *, execute: bool = True, cache_dir: Path | None = None
+    root: Path, dest: Path, *, execute: bool = True, cache_dir: Path | None = None,
+    verbose: bool = False,
 ) -> subprocess.CompletedProcess:
     """`mkdocs build --strict` of the project at `root` into `dest`; returns the finished process.
 
@@ -35,7 +36,7 @@ def run_build(
         env["FIELDGUIDE_CACHE_DIR"] = str(cache_dir)
     return subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict",
-         "-f", str(root / "mkdocs.yml"), "-d", str(dest)],
+         "-f", str(root / "mkdocs.yml"), "-d", str(dest), *(["-v"] if verbose else [])],
         capture_output=True, text=True, env=env, timeout=900, check=False, cwd=root,
     )
 

@@ -77,6 +77,14 @@ def test_broken_anchor(tmp_path):
                  "index.md", "no-such-heading")
 
 
+def test_session_shared_by_two_pages(tmp_path):
+    """A session name used on two pages fails, naming the session and both pages."""
+    # docs/activations/softmax.md runs its blocks in session "softmax".
+    fence = '```python exec="on" session="softmax"\nx = 1\n```'
+    assert_fails(build_with(tmp_path, home_extra=fence),
+                 'session="softmax"', "index.md", "activations/softmax.md")
+
+
 @pytest.mark.parametrize(
     ("entries", "needles"),
     [

@@ -8,12 +8,24 @@ STATS = re.compile(r"fieldguide: (\d+) code blocks and figures ran, (\d+) came f
                    r"(\d+) were replayed")
 
 
+DRAWN = re.compile(r"fieldguide: figures drawn: (.*)")
+
+
 def build(root, dest, cache_dir):
-    result = run_build(root, dest, cache_dir=cache_dir)
+    result = run_build(root, dest, cache_dir=cache_dir, verbose=True)
     log = result.stdout + result.stderr
     assert result.returncode == 0, log
     ran, cached, replayed = map(int, STATS.search(log).groups())
     return ran, cached, replayed
+
+
+def drawn_figures(root, dest, cache_dir):
+    """The figures a build drew rather than took from the cache."""
+    result = run_build(root, dest, cache_dir=cache_dir, verbose=True)
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log
+    match = DRAWN.search(log)
+    return set(match.group(1).strip().split(", ")) if match else set()
 
 
 def edit_section(path, section, line):
@@ -45,7 +57,7 @@ def test_cache_hits_misses_and_replays(tmp_path):
     ran, cached, replayed = build(root, tmp_path / "check", cache)
     assert "edited check" in (tmp_path / "check" / page).read_text()
     assert replayed >= 1
-    assert ran >= 2  # the check block and the ReLU figure (its module imports relu.py)
+    assert ran >= 2  # the check block and the ReLU figure (it plots relu.py's functions)
     assert ran + cached == total
 
     # Editing the implementation reruns the impl block and everything after it in the session.
@@ -53,3 +65,17 @@ def test_cache_hits_misses_and_replays(tmp_path):
     ran, cached, replayed = build(root, tmp_path / "impl", cache)
     assert "edited implementation" in (tmp_path / "impl" / page).read_text()
     assert ran >= 3 and replayed == 0
+
+
+def test_an_edit_redraws_only_the_figures_that_use_the_snippet(tmp_path):
+    """Figures are keyed per drawing function: sigmoid.py feeds the sigmoid and tanh plots only."""
+    root = copy_project(tmp_path / "project")
+    cache = tmp_path / "cache"
+    cold = drawn_figures(root, tmp_path / "cold", cache)
+    assert {"activations.relu", "activations.sigmoid", "activations.tanh"} <= cold
+
+    edit_section(root / "snippets" / "activations" / "sigmoid.py", "impl", "# edited")
+    assert drawn_figures(root, tmp_path / "edit", cache) == {
+        "activations.sigmoid", "activations.tanh",  # tanh's figure compares it with sigmoid
+    }
+    assert drawn_figures(root, tmp_path / "again", cache) == set()
