@@ -17,11 +17,17 @@ _BLOCK = re.compile(r'<div class="arithmatex">\\\[(.*?)\\\]</div>', re.S)
 
 
 def tex_to_mathml(tex: str, display: str = "inline") -> str:
-    """MathML for `tex`, with the TeX kept as an annotation for copy-paste and assistive tools."""
+    """MathML for `tex`, with the TeX kept as an annotation for copy-paste and assistive tools.
+
+    The annotation stays out of the search index (Material's search skips elements marked
+    `data-search-exclude` and strips the mark from the page), which would otherwise hold each
+    formula twice, once as TeX.
+    """
     mathml = convert(tex, display=display)
     head, _, rest = mathml.partition(">")
     inner = rest.removesuffix("</math>")
-    annotation = f'<annotation encoding="application/x-tex">{html.escape(tex)}</annotation>'
+    annotation = (f'<annotation encoding="application/x-tex" data-search-exclude="1">'
+                  f"{html.escape(tex)}</annotation>")
     return f"{head}><semantics><mrow>{inner}</mrow>{annotation}</semantics></math>"
 
 

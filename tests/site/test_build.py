@@ -103,3 +103,17 @@ def test_search_index_has_every_term_and_alias(built_site):
     for term in json.loads((built_site / "glossary.json").read_text())["terms"]:
         for name in [term["term"], *term["aliases"]]:
             assert name.lower() in text, f"search cannot find {name}"
+
+
+def test_search_index_holds_math_once_without_its_tex(built_site):
+    """Formulas are indexed as the text they show; their TeX annotations stay out of search."""
+    index = json.loads((built_site / "search" / "search_index.json").read_text())
+    code = re.compile(r"<(pre|code)\b.*?</\1>", re.S)  # code may show TeX (in docstrings)
+    texts = {d["location"]: code.sub("", d["text"]) for d in index["docs"]}
+    # The ReLU page's formula max(0, x) is indexed, but no TeX command from any formula is.
+    assert any("max" in text for loc, text in texts.items() if loc.startswith("activations/relu"))
+    tex = [(loc, m.group(0)) for loc, text in texts.items()
+           for m in re.finditer(r"\\(?:frac|infty|sigma|log|max|sum|operatorname)\b", text)]
+    assert not tex, f"TeX in the search index: {tex[:5]}"
+    # The attribute that keeps annotations out of search is stripped from the pages.
+    assert "data-search-exclude" not in html_of(built_site, "activations/relu.md")
