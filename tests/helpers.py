@@ -28,6 +28,11 @@ HARD_VALUES = np.array([-1e4, -1e3, -100.0, -30.0, -1.0, -1e-8, -0.0, 0.0, 1e-8,
                         1e3, 1e4])
 
 
+def dtype_id(dtype) -> str:
+    """A readable test id for a dtype: 'float64', 'float32'."""
+    return np.dtype(dtype).name
+
+
 def random_input(shape, dtype, seed=0, scale=3.0) -> np.ndarray:
     return (np.random.default_rng(seed).normal(size=shape) * scale).astype(dtype)
 
@@ -45,3 +50,12 @@ def assert_matches(ours, reference, dtype=None, **override) -> None:
     assert ours.dtype == dtype, f"dtype {ours.dtype}, expected {dtype}"
     assert ours.shape == expected.shape, f"shape {ours.shape}, expected {expected.shape}"
     np.testing.assert_allclose(ours, expected, **{**TOLERANCE[dtype], **override})
+
+
+def torch_elementwise(fn, x: np.ndarray, **kwargs) -> tuple[torch.Tensor, torch.Tensor]:
+    """torch's `fn(x, **kwargs)` and d(sum of it)/dx at `x`: for an elementwise function, its
+    derivative at every point."""
+    xt = tensor(x, grad=True)
+    y = fn(xt, **kwargs)
+    y.sum().backward()
+    return y, xt.grad

@@ -9,7 +9,7 @@ from hypothesis.extra.numpy import arrays
 
 from snippets.activations.argmax import argmax, max_dim
 from snippets.activations.softmax import softmax
-from tests.helpers import tensor
+from tests.helpers import dtype_id, tensor
 
 NOTES_EXAMPLE = np.array([[1, 3, 5], [2, 4, 1]])
 INDEX_DTYPES = [
@@ -82,7 +82,7 @@ def test_ties_go_to_the_first_index():
     assert_same(argmax(y), torch.argmax(tensor(y)))
 
 
-@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=dtype_id)
 def test_hard_values(dtype):
     """+-inf, +-1e4 and signed zeros: same indices and values as torch (-0.0 ties with 0.0)."""
     x = np.array([

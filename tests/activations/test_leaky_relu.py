@@ -9,45 +9,45 @@ from hypothesis.extra import numpy as hnp
 
 from snippets.activations.leaky_relu import leaky_relu, leaky_relu_grad
 from snippets.activations.relu import relu
-from tests.helpers import DTYPES, HARD_VALUES, SHAPES, assert_matches, random_input, tensor
+from tests.helpers import (
+    DTYPES,
+    HARD_VALUES,
+    SHAPES,
+    assert_matches,
+    dtype_id,
+    random_input,
+    torch_elementwise,
+)
 
 SLOPES = [pytest.param(s, id=f"slope-{s}") for s in (0.0, 0.01, 0.2, 3.0)]
 
 
-def torch_leaky(x, **kwargs):
-    """torch's value and d(sum)/dx at `x`."""
-    xt = tensor(x, grad=True)
-    y = torch.nn.functional.leaky_relu(xt, **kwargs)
-    y.sum().backward()
-    return y, xt.grad
-
-
 @pytest.mark.parametrize("slope", SLOPES)
-@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
 def test_value_and_gradient_match_torch(shape, dtype, slope):
     """Values and d(sum)/dx agree with torch for every shape, precision and slope."""
     x = random_input(shape, dtype)
-    y, grad = torch_leaky(x, negative_slope=slope)
+    y, grad = torch_elementwise(torch.nn.functional.leaky_relu, x, negative_slope=slope)
     assert_matches(leaky_relu(x, slope), y)
     assert_matches(leaky_relu_grad(x, slope), grad)
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 def test_default_slope_is_torchs(dtype):
     """Called without a slope, both use 0.01."""
     x = random_input((50,), dtype)
-    y, grad = torch_leaky(x)
+    y, grad = torch_elementwise(torch.nn.functional.leaky_relu, x)
     assert_matches(leaky_relu(x), y, rtol=0, atol=0)
     assert_matches(leaky_relu_grad(x), grad, rtol=0, atol=0)
 
 
 @pytest.mark.parametrize("slope", SLOPES)
-@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 def test_hard_inputs(dtype, slope):
     """Magnitudes up to 1e4 and signed zeros: exact agreement, including slope a at x = 0."""
     x = HARD_VALUES.astype(dtype)
-    y, grad = torch_leaky(x, negative_slope=slope)
+    y, grad = torch_elementwise(torch.nn.functional.leaky_relu, x, negative_slope=slope)
     assert_matches(leaky_relu(x, slope), y, rtol=0, atol=0)
     assert_matches(leaky_relu_grad(x, slope), grad, rtol=0, atol=0)
 
@@ -55,7 +55,7 @@ def test_hard_inputs(dtype, slope):
 def test_nan_like_torch():
     """NaN in gives NaN out and the slope as derivative, exactly as torch does."""
     x = np.array([np.nan, -1.0, 1.0])
-    y, grad = torch_leaky(x)
+    y, grad = torch_elementwise(torch.nn.functional.leaky_relu, x)
     assert np.isnan(leaky_relu(x)[0])
     assert torch.isnan(y[0])
     assert_matches(leaky_relu_grad(x), grad, rtol=0, atol=0)

@@ -9,7 +9,7 @@ from hypothesis.extra import numpy as hnp
 
 from snippets.activations.leaky_relu import leaky_relu, leaky_relu_grad
 from snippets.activations.prelu import prelu, prelu_grad
-from tests.helpers import DTYPES, HARD_VALUES, assert_matches, random_input, tensor
+from tests.helpers import DTYPES, HARD_VALUES, assert_matches, dtype_id, random_input, tensor
 
 # (input shape, weight shape): one shared slope, or one slope per channel (dim 1).
 CASES = [
@@ -34,7 +34,7 @@ def torch_prelu(x, w, g):
     return y, xt.grad, wt.grad
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 @pytest.mark.parametrize(("shape", "weight_shape"), CASES)
 def test_value_and_gradients_match_torch(shape, weight_shape, dtype):
     """Value, d/dinput and d/dweight agree with torch for every layout and both precisions."""
@@ -48,7 +48,7 @@ def test_value_and_gradients_match_torch(shape, weight_shape, dtype):
     assert_matches(ours_w, grad_w)
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 def test_default_grad_output_is_gradient_of_sum(dtype):
     """Without grad_output, prelu_grad returns the gradients of prelu(x, w).sum()."""
     x = random_input((6, 2, 3), dtype)
@@ -59,7 +59,7 @@ def test_default_grad_output_is_gradient_of_sum(dtype):
     assert_matches(ours_w, grad_w)
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 def test_hard_inputs(dtype):
     """Magnitudes up to 1e4 and signed zeros, two channels: values, both gradients agree."""
     x = HARD_VALUES.astype(dtype).reshape(7, 2)  # (N, C)

@@ -5,10 +5,18 @@ import pytest
 import torch
 
 from snippets.activations.relu import relu, relu_grad
-from tests.helpers import DTYPES, HARD_VALUES, SHAPES, assert_matches, random_input, tensor
+from tests.helpers import (
+    DTYPES,
+    HARD_VALUES,
+    SHAPES,
+    assert_matches,
+    dtype_id,
+    random_input,
+    tensor,
+)
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
 def test_value_and_gradient_match_torch(shape, dtype):
     """Values and d(sum)/dx agree with torch for every shape and both precisions."""
@@ -20,7 +28,7 @@ def test_value_and_gradient_match_torch(shape, dtype):
     assert_matches(relu_grad(x), xt.grad)
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 def test_hard_inputs(dtype):
     """Huge magnitudes and signed zeros: exact agreement, including the derivative 0 at x = 0."""
     x = HARD_VALUES.astype(dtype)

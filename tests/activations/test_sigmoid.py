@@ -8,48 +8,48 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from snippets.activations.sigmoid import sigmoid, sigmoid_grad
-from tests.helpers import DTYPES, HARD_VALUES, SHAPES, assert_matches, random_input, tensor
+from tests.helpers import (
+    DTYPES,
+    HARD_VALUES,
+    SHAPES,
+    assert_matches,
+    dtype_id,
+    random_input,
+    torch_elementwise,
+)
 
 SCALES = [pytest.param(s, id=f"scale-{s:g}") for s in (3.0, 30.0)]
 FLOATS = st.floats(-1e4, 1e4)
 ARRAYS = hnp.arrays(np.float64, st.integers(0, 30), elements=FLOATS)
 
 
-def torch_sigmoid(x):
-    """torch's value and d(sum)/dx at `x`."""
-    xt = tensor(x, grad=True)
-    y = torch.sigmoid(xt)
-    y.sum().backward()
-    return y, xt.grad
-
-
 @pytest.mark.parametrize("scale", SCALES)
-@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
 def test_value_and_gradient_match_torch(shape, dtype, scale):
     """Values and d(sum)/dx agree with torch for every shape, both precisions, two spreads."""
     x = random_input(shape, dtype, scale=scale)
-    y, grad = torch_sigmoid(x)
+    y, grad = torch_elementwise(torch.sigmoid, x)
     assert_matches(sigmoid(x), y)
     assert_matches(sigmoid_grad(x), grad)
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 def test_hard_inputs_without_overflow(dtype):
     """Inputs of +-1e4 and +-inf: no overflow warning (warnings are errors), torch's values."""
     x = np.concatenate([HARD_VALUES, [-np.inf, np.inf]]).astype(dtype)
-    y, grad = torch_sigmoid(x)
+    y, grad = torch_elementwise(torch.sigmoid, x)
     assert_matches(sigmoid(x), y)
     assert_matches(sigmoid_grad(x), grad)
     assert sigmoid(x)[0] == 0
     assert sigmoid(x)[-1] == 1
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 def test_nan_exactly_where_torch_has_nan(dtype):
     """NaN in gives NaN out, in value and derivative, and nowhere else."""
     x = np.array([np.nan, -1e4, 0.0, 1e4], dtype=dtype)
-    y, grad = torch_sigmoid(x)
+    y, grad = torch_elementwise(torch.sigmoid, x)
     np.testing.assert_array_equal(np.isnan(sigmoid(x)), torch.isnan(y).numpy())
     np.testing.assert_array_equal(np.isnan(sigmoid_grad(x)), torch.isnan(grad).numpy())
 

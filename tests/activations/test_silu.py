@@ -7,10 +7,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from snippets.activations.silu import silu, silu_grad, swish, swish_grad
-from tests.helpers import DTYPES, HARD_VALUES, SHAPES, assert_matches, random_input, tensor
+from tests.helpers import (
+    DTYPES,
+    HARD_VALUES,
+    SHAPES,
+    assert_matches,
+    dtype_id,
+    random_input,
+    tensor,
+)
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
 def test_value_and_gradient_match_torch(shape, dtype):
     """Values and d(sum)/dx agree with torch for every shape and both precisions."""
@@ -22,7 +30,7 @@ def test_value_and_gradient_match_torch(shape, dtype):
     assert_matches(silu_grad(x), xt.grad)
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 def test_hard_inputs(dtype):
     """Logits of +-1e4, signed zeros and tiny values: finite, no warning, equal to torch."""
     x = HARD_VALUES.astype(dtype)
@@ -36,7 +44,7 @@ def test_hard_inputs(dtype):
     assert_matches(grad, xt.grad)
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 def test_upstream_gradient(dtype):
     """With a random upstream gradient g, g * silu'(x) is torch's vector-Jacobian product."""
     x = random_input((4, 5), dtype, seed=1)
@@ -47,7 +55,7 @@ def test_upstream_gradient(dtype):
 
 
 @pytest.mark.parametrize("beta", [0.0, 0.5, 1.0, 2.0, 10.0], ids=lambda b: f"beta-{b}")
-@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 def test_swish_matches_autograd_of_direct_formula(beta, dtype):
     """swish_beta and its derivative equal x * sigmoid(beta x) and its autograd gradient."""
     x = random_input((3, 7), dtype)

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from snippets.activations.softmax import log_softmax, log_softmax_grad, softmax, softmax_grad
-from tests.helpers import DTYPES, assert_matches, random_input, tensor
+from tests.helpers import DTYPES, assert_matches, dtype_id, random_input, tensor
 
 FUNCTIONS = [
     pytest.param(softmax, softmax_grad, torch.softmax, id="softmax"),
@@ -30,7 +30,7 @@ def torch_value_and_vjp(reference, x, g, dim):
     return y, xt.grad
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 @pytest.mark.parametrize(("shape", "dim"), SHAPE_DIMS)
 @pytest.mark.parametrize(("ours", "ours_grad", "reference"), FUNCTIONS)
 def test_value_and_vjp_match_torch(ours, ours_grad, reference, shape, dim, dtype):
@@ -52,7 +52,7 @@ HARD_ROWS = np.array([
 ])
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 @pytest.mark.parametrize(("ours", "ours_grad", "reference"), FUNCTIONS)
 def test_hard_inputs(ours, ours_grad, reference, dtype):
     """Logits of +-1e4 and -inf entries (rows with a finite entry): no NaN, equal to torch."""

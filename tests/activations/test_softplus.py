@@ -10,7 +10,15 @@ from hypothesis.extra import numpy as hnp
 from snippets.activations.relu import relu
 from snippets.activations.sigmoid import sigmoid
 from snippets.activations.softplus import softplus, softplus_grad
-from tests.helpers import DTYPES, HARD_VALUES, SHAPES, assert_matches, random_input, tensor
+from tests.helpers import (
+    DTYPES,
+    HARD_VALUES,
+    SHAPES,
+    assert_matches,
+    dtype_id,
+    random_input,
+    torch_elementwise,
+)
 
 GRID = [
     pytest.param(beta, threshold, id=f"beta-{beta:g}-threshold-{threshold:g}")
@@ -21,45 +29,37 @@ ARRAYS = hnp.arrays(np.float64, st.integers(0, 30), elements=st.floats(-1e4, 1e4
 EPS = np.finfo(np.float64).eps
 
 
-def torch_softplus(x, **kwargs):
-    """torch's value and d(sum)/dx at `x`."""
-    xt = tensor(x, grad=True)
-    y = torch.nn.functional.softplus(xt, **kwargs)
-    y.sum().backward()
-    return y, xt.grad
-
-
 @pytest.mark.parametrize(("beta", "threshold"), GRID)
-@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
 def test_value_and_gradient_match_torch(shape, dtype, beta, threshold):
     """Values and d(sum)/dx agree with torch over shapes, precisions and the beta/threshold grid."""
     x = random_input(shape, dtype, scale=10.0)
-    y, grad = torch_softplus(x, beta=beta, threshold=threshold)
+    y, grad = torch_elementwise(torch.nn.functional.softplus, x, beta=beta, threshold=threshold)
     assert_matches(softplus(x, beta, threshold), y)
     assert_matches(softplus_grad(x, beta, threshold), grad)
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 def test_defaults_are_torchs(dtype):
     """Called without beta and threshold, both use beta = 1 and threshold = 20."""
     x = np.linspace(-30, 30, 241).astype(dtype)  # crosses the threshold at x = 20
-    y, grad = torch_softplus(x)
+    y, grad = torch_elementwise(torch.nn.functional.softplus, x)
     assert_matches(softplus(x), y)
     assert_matches(softplus_grad(x), grad)
 
 
 @pytest.mark.parametrize(("beta", "threshold"), GRID)
-@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 def test_hard_inputs(dtype, beta, threshold):
     """Inputs of +-1e4, +-inf and signed zeros: torch's values and derivatives, no overflow."""
     x = np.concatenate([HARD_VALUES, [-np.inf, np.inf]]).astype(dtype)
-    y, grad = torch_softplus(x, beta=beta, threshold=threshold)
+    y, grad = torch_elementwise(torch.nn.functional.softplus, x, beta=beta, threshold=threshold)
     assert_matches(softplus(x, beta, threshold), y)
     assert_matches(softplus_grad(x, beta, threshold), grad)
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 def test_huge_threshold_where_torch_overflows(dtype):
     """With a threshold torch's formula cannot reach, ours stays finite: x and derivative 1.
 
@@ -67,7 +67,7 @@ def test_huge_threshold_where_torch_overflows(dtype):
     overflows; where torch is finite the two agree.
     """
     x = HARD_VALUES.astype(dtype)
-    y, grad = torch_softplus(x, threshold=1e6)
+    y, grad = torch_elementwise(torch.nn.functional.softplus, x, threshold=1e6)
     ours, ours_grad = softplus(x, threshold=1e6), softplus_grad(x, threshold=1e6)
     finite = torch.isfinite(y).numpy() & torch.isfinite(grad).numpy()
     assert not finite.all(), "the test needs inputs where torch overflows"
@@ -77,11 +77,11 @@ def test_huge_threshold_where_torch_overflows(dtype):
     assert_matches(ours_grad[~finite], np.ones_like(x[~finite]))
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 def test_nan_exactly_where_torch_has_nan(dtype):
     """NaN in gives NaN out, in value and derivative, and nowhere else."""
     x = np.array([np.nan, -1e4, 0.0, 1e4], dtype=dtype)
-    y, grad = torch_softplus(x)
+    y, grad = torch_elementwise(torch.nn.functional.softplus, x)
     np.testing.assert_array_equal(np.isnan(softplus(x)), torch.isnan(y).numpy())
     np.testing.assert_array_equal(np.isnan(softplus_grad(x)), torch.isnan(grad).numpy())
 

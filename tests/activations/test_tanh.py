@@ -9,36 +9,37 @@ from hypothesis.extra import numpy as hnp
 
 from snippets.activations.sigmoid import sigmoid, sigmoid_grad
 from snippets.activations.tanh import tanh, tanh_grad
-from tests.helpers import DTYPES, HARD_VALUES, SHAPES, assert_matches, random_input, tensor
+from tests.helpers import (
+    DTYPES,
+    HARD_VALUES,
+    SHAPES,
+    assert_matches,
+    dtype_id,
+    random_input,
+    tensor,
+    torch_elementwise,
+)
 
 SCALES = [pytest.param(s, id=f"scale-{s:g}") for s in (3.0, 30.0)]
 ARRAYS = hnp.arrays(np.float64, st.integers(0, 30), elements=st.floats(-1e4, 1e4))
 
 
-def torch_tanh(x):
-    """torch's value and d(sum)/dx at `x`."""
-    xt = tensor(x, grad=True)
-    y = torch.tanh(xt)
-    y.sum().backward()
-    return y, xt.grad
-
-
 @pytest.mark.parametrize("scale", SCALES)
-@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
 def test_value_and_gradient_match_torch(shape, dtype, scale):
     """Values and d(sum)/dx agree with torch for every shape, both precisions, two spreads."""
     x = random_input(shape, dtype, scale=scale)
-    y, grad = torch_tanh(x)
+    y, grad = torch_elementwise(torch.tanh, x)
     assert_matches(tanh(x), y)
     assert_matches(tanh_grad(x), grad)
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 def test_hard_inputs(dtype):
     """+-1e4, +-inf, signed zeros and 1e-8: torch's values, no overflow, relative accuracy."""
     x = np.concatenate([HARD_VALUES, [-np.inf, np.inf]]).astype(dtype)
-    y, grad = torch_tanh(x)
+    y, grad = torch_elementwise(torch.tanh, x)
     assert_matches(tanh(x), y)
     assert_matches(tanh_grad(x), grad)
     tiny = np.array([1e-8, -1e-30], dtype=dtype)  # tanh(x) = x to machine precision
@@ -51,11 +52,11 @@ def test_signed_zero_is_kept():
     assert torch.signbit(torch.tanh(torch.tensor(-0.0, dtype=torch.float64)))
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 def test_nan_exactly_where_torch_has_nan(dtype):
     """NaN in gives NaN out, in value and derivative, and nowhere else."""
     x = np.array([np.nan, -1e4, 0.0, 1e4], dtype=dtype)
-    y, grad = torch_tanh(x)
+    y, grad = torch_elementwise(torch.tanh, x)
     np.testing.assert_array_equal(np.isnan(tanh(x)), torch.isnan(y).numpy())
     np.testing.assert_array_equal(np.isnan(tanh_grad(x)), torch.isnan(grad).numpy())
 

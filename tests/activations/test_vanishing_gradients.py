@@ -13,7 +13,7 @@ from snippets.activations.vanishing_gradients import (
     loss_and_grads,
     weight_grad_norms,
 )
-from tests.helpers import DTYPES, TOLERANCE, assert_matches, tensor
+from tests.helpers import DTYPES, TOLERANCE, assert_matches, dtype_id, tensor
 
 NAMES = ["sigmoid", "relu"]
 CONFIGS = [
@@ -35,7 +35,7 @@ def torch_loss_and_grads(x, params, activation):
     return loss, [(W.grad, b.grad) for W, b in ws]
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 @pytest.mark.parametrize("activation", NAMES)
 @pytest.mark.parametrize(("depth", "width", "batch"), CONFIGS)
 def test_loss_and_every_layer_gradient_match_autograd(depth, width, batch, activation, dtype):

@@ -7,13 +7,12 @@ import pytest
 import torch
 from hypothesis import strategies as st
 
-from tests.helpers import HARD_VALUES, tensor
+from tests.helpers import HARD_VALUES, dtype_id, tensor
+
+__all__ = ["REDUCTIONS", "dtype_id", "floats", "hard_pair", "pair", "reduce_torch_style",
+           "torch_value_and_grad"]
 
 REDUCTIONS = [pytest.param(r, id=f"reduction-{r}") for r in ("mean", "sum", "none")]
-
-
-def dtype_id(dtype) -> str:
-    return np.dtype(dtype).name
 
 
 def torch_value_and_grad(fn, x: np.ndarray, y: np.ndarray, reduction: str, **kwargs):

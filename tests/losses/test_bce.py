@@ -12,12 +12,11 @@ from snippets.losses.bce import (
     binary_cross_entropy_with_logits,
     binary_cross_entropy_with_logits_grad,
 )
-from tests.helpers import DTYPES, HARD_VALUES, assert_matches, random_input, tensor
+from tests.helpers import DTYPES, HARD_VALUES, assert_matches, dtype_id, random_input, tensor
 
 F = torch.nn.functional
 SHAPES = [(), (0,), (7,), (4, 5), (2, 3, 4)]
 REDUCTIONS = ["none", "mean", "sum"]
-dtype_ids = lambda d: np.dtype(d).name  # noqa: E731
 
 
 def _data(shape, dtype, seed=0):
@@ -50,7 +49,7 @@ def _torch_bce_logits(x, y, reduction, weight=None, pos_weight=None):
 
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize("reduction", REDUCTIONS, ids=lambda r: f"reduction-{r}")
-@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_ids)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
 def test_probabilities_match_torch(shape, dtype, reduction, weighted):
     """binary_cross_entropy and its gradient agree with torch (NaN mean for an empty batch)."""
@@ -64,7 +63,7 @@ def test_probabilities_match_torch(shape, dtype, reduction, weighted):
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize("pos_weighted", [False, True], ids=["no-pos-weight", "pos-weight"])
 @pytest.mark.parametrize("reduction", REDUCTIONS, ids=lambda r: f"reduction-{r}")
-@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_ids)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
 def test_logits_match_torch(shape, dtype, reduction, pos_weighted, weighted):
     """binary_cross_entropy_with_logits (weight, pos_weight) and its gradient agree with torch."""
@@ -80,7 +79,7 @@ def test_logits_match_torch(shape, dtype, reduction, pos_weighted, weighted):
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS, ids=lambda r: f"reduction-{r}")
-@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_ids)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 def test_probabilities_exactly_zero_and_one(dtype, reduction):
     """p in {0, 1}: the log is clamped at -100 and the gradient is +-1e12, exactly as torch."""
     p = np.array([0.0, 0.0, 0.0, 1.0, 1.0, 1.0], dtype)
@@ -93,7 +92,7 @@ def test_probabilities_exactly_zero_and_one(dtype, reduction):
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS, ids=lambda r: f"reduction-{r}")
-@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_ids)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 def test_logits_of_huge_magnitude(dtype, reduction):
     """Logits up to +-1e4 with targets 0, 1 and 0.3: finite, and equal to torch."""
     x = np.tile(HARD_VALUES.astype(dtype), 3)

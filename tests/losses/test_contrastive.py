@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from torch.nn import functional
 
 from snippets.losses.contrastive import contrastive_loss, contrastive_loss_grad
-from tests.helpers import DTYPES, assert_matches, random_input, tensor
+from tests.helpers import DTYPES, assert_matches, dtype_id, random_input, tensor
 from tests.losses import _ranking_refs as refs
 
 REDUCTIONS = [pytest.param(r, id=f"reduction-{r}") for r in ("mean", "sum", "none")]
@@ -27,7 +27,7 @@ def _check(x1, x2, y, margin, reduction, eps=1e-6, **tol):
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("margin", [0.5, 2.0], ids=lambda m: f"margin-{m}")
 @pytest.mark.parametrize("shape", [(1, 3), (16, 8), (40, 1), (5,), (0, 4)], ids=str)
-@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 def test_matches_reference(dtype, shape, margin, reduction):
     """Values and gradients equal autograd of the formula, batched, unbatched and empty."""
     x1 = random_input(shape, dtype, seed=0, scale=0.5)
@@ -36,7 +36,7 @@ def test_matches_reference(dtype, shape, margin, reduction):
     _check(x1, x2, y, margin, reduction)
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 def test_hard_inputs(dtype):
     """Identical pairs, pairs 1e4 apart, and a zero distance with eps = 0 (gradient 0)."""
     x1 = np.array([[0.0, 0.0], [1e4, -1e4], [2.0, 3.0], [2.0, 3.0]], dtype=dtype)

@@ -12,14 +12,13 @@ from snippets.losses.cross_entropy import (
     sparse_categorical_cross_entropy,
     sparse_categorical_cross_entropy_grad,
 )
-from tests.helpers import DTYPES, assert_matches, random_input, tensor
+from tests.helpers import DTYPES, assert_matches, dtype_id, random_input, tensor
 
 F = torch.nn.functional
 C = 5
 # logits shapes: one unbatched sample, a batch, a batch with an extra dim, an empty batch
 SHAPES = [(C,), (6, C), (3, C, 4), (0, C)]
 REDUCTIONS = ["none", "mean", "sum"]
-dtype_ids = lambda d: np.dtype(d).name  # noqa: E731
 
 
 def _labels(shape, seed=0, ignore=None):
@@ -51,7 +50,7 @@ def _weight(dtype, weighted):
 
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize("reduction", REDUCTIONS, ids=lambda r: f"reduction-{r}")
-@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_ids)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
 def test_sparse_matches_torch(shape, dtype, reduction, weighted):
     """Class-index targets: values and gradients agree with torch, weights included."""
@@ -66,7 +65,7 @@ def test_sparse_matches_torch(shape, dtype, reduction, weighted):
 @pytest.mark.parametrize("ignore_index", [-100, 2], ids=["ignore--100", "ignore-class-2"])
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize("reduction", REDUCTIONS, ids=lambda r: f"reduction-{r}")
-@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_ids)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 @pytest.mark.parametrize("shape", [(6, C), (3, C, 4)], ids=str)
 def test_sparse_ignore_index_matches_torch(shape, dtype, reduction, weighted, ignore_index):
     """Ignored samples add 0 and leave the mean's denominator; gradients there are 0."""
@@ -79,7 +78,7 @@ def test_sparse_ignore_index_matches_torch(shape, dtype, reduction, weighted, ig
     assert_matches(sparse_categorical_cross_entropy_grad(x, y, **kw), grad)
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_ids)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 def test_all_ignored_gives_nan_mean_and_zero_gradient(dtype):
     """Every label ignored: 'mean' is 0/0 = NaN and the gradient is exactly 0, as in torch."""
     x = random_input((3, C), dtype)
@@ -92,7 +91,7 @@ def test_all_ignored_gives_nan_mean_and_zero_gradient(dtype):
 
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize("reduction", REDUCTIONS, ids=lambda r: f"reduction-{r}")
-@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_ids)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
 def test_categorical_matches_torch(shape, dtype, reduction, weighted):
     """Probability targets (soft): values and gradients agree with torch, weights included."""
@@ -104,7 +103,7 @@ def test_categorical_matches_torch(shape, dtype, reduction, weighted):
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS, ids=lambda r: f"reduction-{r}")
-@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_ids)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 def test_logits_of_huge_magnitude(dtype, reduction):
     """Logits of +-1e4 (exp overflows): finite losses, equal to torch for both target kinds."""
     x = np.array([[1e4, -1e4, 0, 0, 0], [-1e4, -1e4, -1e4, -1e4, 1e4],

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from snippets.losses.ctc import ctc_alpha, ctc_beta, ctc_loss, ctc_loss_grad, extend_with_blanks
-from tests.helpers import DTYPES, assert_matches, tensor
+from tests.helpers import DTYPES, assert_matches, dtype_id, tensor
 
 REDUCTIONS = ("none", "sum", "mean")
 
@@ -63,7 +63,7 @@ CASES = [
 
 @pytest.mark.parametrize("zero_infinity", [False, True], ids=["keep-inf", "zero-inf"])
 @pytest.mark.parametrize("reduction", REDUCTIONS, ids=lambda r: f"reduction-{r}")
-@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 @pytest.mark.parametrize("data", CASES)
 def test_value_and_gradient_match_torch(data, dtype, reduction, zero_infinity):
     """Loss and d(loss)/d(logits) through log_softmax equal torch's, inf and NaN included."""
@@ -76,7 +76,7 @@ def test_value_and_gradient_match_torch(data, dtype, reduction, zero_infinity):
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS, ids=lambda r: f"reduction-{r}")
-@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 def test_huge_logits_match_torch(dtype, reduction):
     """Logits of +-1e4: finite losses equal torch's, gradients within the inputs' rounding."""
     z, targets, in_len, tg_len, blank = case(6, 4, [[1, 2, 3], [2, 2, 2]], scale=1e4)
@@ -94,7 +94,7 @@ def test_huge_logits_match_torch(dtype, reduction):
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS, ids=lambda r: f"reduction-{r}")
-@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 def test_concatenated_targets_match_torch(dtype, reduction):
     """1-D concatenated targets give torch's loss and gradient, and the padded result."""
     lengths = [9, 6, 7, 3]
@@ -240,7 +240,7 @@ def test_extended_sequence_and_skip_rule():
     assert skip.tolist() == [False, False, False, False, False, True, False]
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 def test_probabilities_exactly_zero_and_one(dtype):
     """log 0 = -inf entries: torch's gradient turns NaN, ours equals torch's limit (-1e4 logits)."""
     z = np.array([[0, -np.inf, 1.0], [0.5, -np.inf, -np.inf], [-np.inf, 2.0, 0.0],

@@ -11,7 +11,7 @@ from snippets.losses.cycle_consistency import (
     cycle_consistency_loss_grad,
     linear_cycle_loss,
 )
-from tests.helpers import DTYPES, HARD_VALUES, assert_matches, random_input, tensor
+from tests.helpers import DTYPES, HARD_VALUES, assert_matches, dtype_id, random_input, tensor
 
 REDUCTIONS = ("none", "sum", "mean")
 PAIRS = [  # shapes of x and y (the two domains may differ)
@@ -32,7 +32,7 @@ def torch_cycle(x, x_rec, y, y_rec, lambda_cyc, reduction):
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS, ids=lambda r: f"reduction-{r}")
-@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 @pytest.mark.parametrize(("x_shape", "y_shape"), PAIRS)
 def test_value_and_gradient_match_torch(x_shape, y_shape, dtype, reduction):
     """Loss and gradients w.r.t. both reconstructions equal torch's l1_loss and autograd."""
@@ -51,7 +51,7 @@ def test_value_and_gradient_match_torch(x_shape, y_shape, dtype, reduction):
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS, ids=lambda r: f"reduction-{r}")
-@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 def test_hard_inputs(dtype, reduction):
     """Magnitudes up to 1e4, signed zeros, and exact reconstructions (sign 0) agree with torch."""
     x = HARD_VALUES.astype(dtype)
@@ -70,7 +70,7 @@ def test_hard_inputs(dtype, reduction):
 
 
 @pytest.mark.parametrize("reduction", ["sum", "mean"], ids=lambda r: f"reduction-{r}")
-@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 @pytest.mark.parametrize(("N", "M", "Dx", "Dy"), [(8, 5, 3, 2), (1, 1, 1, 1), (16, 9, 4, 6)],
                          ids=["8x3-5x2", "1x1-1x1", "16x4-9x6"])
 def test_linear_translators_match_autograd(N, M, Dx, Dy, dtype, reduction):

@@ -27,11 +27,19 @@ from snippets.losses.gan import (
     wasserstein_generator_loss,
     wasserstein_generator_loss_grad,
 )
-from tests.helpers import DTYPES, HARD_VALUES, SHAPES, assert_matches, random_input, tensor
+from tests.helpers import (
+    DTYPES,
+    HARD_VALUES,
+    SHAPES,
+    assert_matches,
+    dtype_id,
+    random_input,
+    tensor,
+)
 
 F = torch.nn.functional
 REDUCTIONS = ["mean", "sum", "none"]
-dtypes = pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+dtypes = pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 shapes = pytest.mark.parametrize("shape", SHAPES, ids=str)
 reductions = pytest.mark.parametrize("reduction", REDUCTIONS, ids=lambda r: f"reduction-{r}")
 

@@ -9,12 +9,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from snippets.losses.kl_div import kl_div, kl_div_grad
-from tests.helpers import DTYPES, assert_matches, tensor
+from tests.helpers import DTYPES, assert_matches, dtype_id, tensor
 
 F = torch.nn.functional
 SHAPES = [(), (0,), (0, 4), (6,), (3, 4), (2, 3, 4)]
 REDUCTIONS = ["none", "mean", "batchmean", "sum"]
-dtype_ids = lambda d: np.dtype(d).name  # noqa: E731
 
 
 def _distributions(shape, dtype, seed=0):
@@ -40,7 +39,7 @@ def _torch_kl(x, t, reduction, log_target):
 
 @pytest.mark.parametrize("log_target", [False, True], ids=["prob-target", "log-target"])
 @pytest.mark.parametrize("reduction", REDUCTIONS, ids=lambda r: f"reduction-{r}")
-@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_ids)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
 def test_matches_torch(shape, dtype, reduction, log_target):
     """Values and gradients agree with torch for every reduction, with and without log_target."""
@@ -51,7 +50,7 @@ def test_matches_torch(shape, dtype, reduction, log_target):
     assert_matches(kl_div_grad(logq, t, reduction, log_target), grad)
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_ids)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 def test_zero_target_terms_are_zero(dtype):
     """0 log 0 = 0: a zero target contributes exactly 0, whatever the (finite) input."""
     x = np.array([-1e4, -3.0, 0.0], dtype)
@@ -60,7 +59,7 @@ def test_zero_target_terms_are_zero(dtype):
     assert_matches(kl_div(x, t, reduction="none"), _torch_kl(x, t, "none", False)[0])
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_ids)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 def test_log_zero_input_with_zero_target_is_nan_like_torch(dtype):
     """Input log q = -inf where p = 0 gives NaN (0 * -inf) in torch and here; the grad is 0."""
     x = np.array([-np.inf, 0.0], dtype)

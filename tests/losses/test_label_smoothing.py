@@ -11,14 +11,13 @@ from snippets.losses.label_smoothing import (
     cross_entropy_label_smoothing_grad,
     smooth_targets,
 )
-from tests.helpers import DTYPES, assert_matches, random_input, tensor
+from tests.helpers import DTYPES, assert_matches, dtype_id, random_input, tensor
 
 F = torch.nn.functional
 C = 5
 SHAPES = [(C,), (6, C), (3, C, 4), (0, C)]
 REDUCTIONS = ["none", "mean", "sum"]
 EPSILONS = [0.0, 0.1, 1.0]
-dtype_ids = lambda d: np.dtype(d).name  # noqa: E731
 
 
 def _labels(shape, seed=0, ignore=None):
@@ -48,7 +47,7 @@ def _check(x, target, **kw):
 @pytest.mark.parametrize("eps", EPSILONS, ids=lambda e: f"eps-{e}")
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize("reduction", REDUCTIONS, ids=lambda r: f"reduction-{r}")
-@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_ids)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
 def test_index_targets_match_torch(shape, dtype, reduction, weighted, eps):
     """Class-index targets with ignored samples: values and gradients agree with torch."""
@@ -61,7 +60,7 @@ def test_index_targets_match_torch(shape, dtype, reduction, weighted, eps):
 @pytest.mark.parametrize("eps", EPSILONS, ids=lambda e: f"eps-{e}")
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize("reduction", REDUCTIONS, ids=lambda r: f"reduction-{r}")
-@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_ids)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
 def test_probability_targets_match_torch(shape, dtype, reduction, weighted, eps):
     """Soft probability targets: values and gradients agree with torch."""
@@ -71,14 +70,14 @@ def test_probability_targets_match_torch(shape, dtype, reduction, weighted, eps)
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS, ids=lambda r: f"reduction-{r}")
-@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_ids)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 def test_logits_of_huge_magnitude(dtype, reduction):
     """Logits of +-1e4: the smoothing term sees log p = -2e4 and stays finite, as in torch."""
     x = np.array([[1e4, -1e4, 0, 0, 0], [-1e4, -1e4, -1e4, -1e4, 1e4]], dtype)
     _check(x, np.array([0, 4]), reduction=reduction, label_smoothing=0.1)
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_ids)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 def test_all_ignored(dtype):
     """Every label ignored: NaN mean and an exactly zero gradient, as in torch."""
     x = random_input((3, C), dtype)

@@ -16,10 +16,9 @@ from snippets.losses.loss_questions import (
     softmax_ce_grad,
     softmax_mse_grad,
 )
-from tests.helpers import DTYPES, HARD_VALUES, assert_matches, random_input, tensor
+from tests.helpers import DTYPES, HARD_VALUES, assert_matches, dtype_id, random_input, tensor
 
 F = torch.nn.functional
-dtype_ids = lambda d: np.dtype(d).name  # noqa: E731
 
 
 # (1) L2 is not a sensible distance between distributions
@@ -44,7 +43,7 @@ def test_l2_prefers_a_prediction_that_calls_the_truth_impossible():
     assert cross_entropy_of_true_class(q_b[0]) == pytest.approx(np.log(10))
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_ids)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 def test_kl_divergence_matches_torch(dtype):
     """Summed over classes, kl_divergence equals torch's kl_div(log q, p) per row."""
     rng = np.random.default_rng(0)
@@ -57,7 +56,7 @@ def test_kl_divergence_matches_torch(dtype):
 
 # (2) MSE vs cross-entropy: the gradient of a confident wrong prediction
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_ids)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 @pytest.mark.parametrize("logits", ["random", "hard"])
 def test_sigmoid_gradients_match_torch(dtype, logits):
     """d/dz of (sigmoid(z) - y)^2 and of BCE-with-logits agree with torch autograd."""
@@ -73,7 +72,7 @@ def test_sigmoid_gradients_match_torch(dtype, logits):
         assert_matches(ours(z, y), zt.grad)
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_ids)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 @pytest.mark.parametrize("scale", [3.0, 1e4], ids=["moderate", "huge"])
 def test_softmax_gradients_match_torch(dtype, scale):
     """Gradients of MSE on softmax and of cross-entropy w.r.t. logits agree with torch."""

@@ -8,7 +8,15 @@ from hypothesis.extra.numpy import arrays
 from torch.nn import functional
 
 from snippets.losses.margin_ranking import margin_ranking_loss, margin_ranking_loss_grad
-from tests.helpers import DTYPES, HARD_VALUES, SHAPES, assert_matches, random_input, tensor
+from tests.helpers import (
+    DTYPES,
+    HARD_VALUES,
+    SHAPES,
+    assert_matches,
+    dtype_id,
+    random_input,
+    tensor,
+)
 
 REDUCTIONS = [pytest.param(r, id=f"reduction-{r}") for r in ("mean", "sum", "none")]
 
@@ -30,14 +38,14 @@ def _check(x1, x2, y, margin, reduction, **tol):
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("margin", [0.0, 0.5, 2.0], ids=lambda m: f"margin-{m}")
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
-@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 def test_matches_torch(dtype, shape, margin, reduction):
     """Values and both input gradients equal torch's for every shape, margin and reduction."""
     x1, x2 = random_input(shape, dtype, seed=0), random_input(shape, dtype, seed=1)
     _check(x1, x2, _signs(shape, dtype), margin, reduction)
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 def test_hard_inputs_and_kink(dtype):
     """Scores of +-1e4, and ties on the kink (counted as active, as torch does), exactly."""
     x1 = np.concatenate([HARD_VALUES, [0.5, 1.0]]).astype(dtype)

@@ -15,7 +15,7 @@ from snippets.losses.overlap import (
     tversky_loss,
     tversky_loss_grad,
 )
-from tests.helpers import DTYPES, assert_matches, tensor
+from tests.helpers import DTYPES, assert_matches, dtype_id, tensor
 from tests.losses import _ranking_refs as refs
 
 REDUCTIONS = [pytest.param(r, id=f"reduction-{r}") for r in ("mean", "sum", "none")]
@@ -53,7 +53,7 @@ def _check(loss, grad, kw, ref, p, g, smooth, dim, reduction, **tol):
 @pytest.mark.parametrize("smooth", [0.0, 1.0], ids=lambda s: f"smooth-{s}")
 @pytest.mark.parametrize(("shape", "dim"), SHAPES)
 @pytest.mark.parametrize(("loss", "grad", "kw", "ref"), LOSSES)
-@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 def test_matches_formula(dtype, loss, grad, kw, ref, shape, dim, smooth, reduction):
     """Values and gradients equal autograd of the direct torch formula, in both precisions."""
     p, g = _masks(shape, dtype)
@@ -61,7 +61,7 @@ def test_matches_formula(dtype, loss, grad, kw, ref, shape, dim, smooth, reducti
 
 
 @pytest.mark.parametrize(("loss", "grad", "kw", "ref"), LOSSES)
-@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 def test_hard_masks(dtype, loss, grad, kw, ref):
     """Probabilities exactly 0 and 1: a perfect prediction costs exactly 0, as in torch."""
     g = np.array([[0, 1, 1, 0, 1], [1, 1, 1, 1, 1], [0, 0, 0, 0, 1]], dtype=dtype)

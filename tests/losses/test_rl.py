@@ -20,11 +20,19 @@ from snippets.losses.rl import (
     td_loss,
     td_loss_grad,
 )
-from tests.helpers import DTYPES, HARD_VALUES, SHAPES, assert_matches, random_input, tensor
+from tests.helpers import (
+    DTYPES,
+    HARD_VALUES,
+    SHAPES,
+    assert_matches,
+    dtype_id,
+    random_input,
+    tensor,
+)
 
 F = torch.nn.functional
 REDUCTIONS = ["mean", "sum", "none"]
-dtypes = pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+dtypes = pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 shapes = pytest.mark.parametrize("shape", SHAPES, ids=str)
 reductions = pytest.mark.parametrize("reduction", REDUCTIONS, ids=lambda r: f"reduction-{r}")
 GAMMA = 0.9

@@ -8,7 +8,7 @@ from hypothesis.extra.numpy import arrays
 from torch.nn import functional
 
 from snippets.losses.triplet import triplet_margin_loss, triplet_margin_loss_grad
-from tests.helpers import DTYPES, assert_matches, random_input, tensor
+from tests.helpers import DTYPES, assert_matches, dtype_id, random_input, tensor
 
 REDUCTIONS = [pytest.param(r, id=f"reduction-{r}") for r in ("mean", "sum", "none")]
 
@@ -29,7 +29,7 @@ def _check(a, p, n, reduction="sum", margin=1.0, norm=2.0, eps=1e-6, swap=False,
 @pytest.mark.parametrize("swap", [False, True], ids=["no-swap", "swap"])
 @pytest.mark.parametrize("norm", [1.0, 2.0, 3.0], ids=lambda p: f"p{p:g}")
 @pytest.mark.parametrize("shape", [(1, 3), (16, 8), (30, 2), (6,), (0, 4)], ids=str)
-@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 def test_matches_torch(dtype, shape, norm, swap, reduction):
     """Values and the three gradients equal torch's for every p, swap and reduction."""
     a, p, n = (random_input(shape, dtype, seed=s) for s in (0, 1, 2))
@@ -43,7 +43,7 @@ def test_matches_torch(dtype, shape, norm, swap, reduction):
     _check(a, p, n, reduction, margin=1.5, norm=norm, swap=swap, **tol)
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 def test_hard_inputs(dtype):
     """Embeddings of size 1e4, a swap tie (gradient halved) and coincident points."""
     a = np.array([[1e4, -1e4], [0.0, 0.0], [1.0, 1.0]], dtype=dtype)
@@ -53,7 +53,7 @@ def test_hard_inputs(dtype):
         _check(a, p, n, swap=swap)
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 def test_kink_counts_as_active(dtype):
     """m + d(a,p) - d(a,n) = 0 exactly: like torch's clamp_min, the gradient is not zero."""
     a, p, n = (np.array([[v, 0.0]], dtype=dtype) for v in (0.0, 1.0, 2.0))
