@@ -18,6 +18,7 @@ then show their code unexecuted. Benchmarks use it to measure the build floor.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import platform
@@ -35,6 +36,7 @@ from mkdocs.structure.files import File  # noqa: E402
 
 from fieldguide import checks, figures, glossary, mathml, reference  # noqa: E402
 from fieldguide.cache import Cache, log  # noqa: E402
+from fieldguide.errors import FenceError, FieldGuideError  # noqa: E402
 from fieldguide.tooltips import GlossaryLinkExtension  # noqa: E402
 
 EXECUTE = os.environ.get("FIELDGUIDE_EXEC", "1") != "0"
@@ -50,6 +52,26 @@ def versions_line() -> str:
     )
 
 
+def _loud(formatter):
+    """`formatter` for a fence, raising FenceError (which stops the build) on any error."""
+
+    @functools.wraps(formatter)
+    def wrapper(source, language, *args, **kwargs):
+        try:
+            return formatter(source, language, *args, **kwargs)
+        except FenceError:
+            raise
+        except FieldGuideError as error:
+            raise FenceError(str(error)) from error
+        except Exception as error:
+            what = f"figure '{source.strip()}'" if language == "figure" else f"a {language} block"
+            message = f"{state.page or '?'}: {what} failed: {type(error).__name__}: {error}"
+            raise FenceError(message) from error
+
+    return wrapper
+
+
+@_loud
 def _figure_fence(source, language, class_name, options, md, **kwargs):
     if not EXECUTE:
         return f'<p class="fg-figure-off">Figure <code>{source.strip()}</code> (not drawn).</p>'
@@ -59,7 +81,13 @@ def _figure_fence(source, language, class_name, options, md, **kwargs):
 
 
 def on_config(config):
+    # MkDocs restores sys.path after loading this file, but figures import `snippets` later on.
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
     config.copyright = versions_line()
+    # Includes are relative to the project, wherever `mkdocs` is started from.
+    snippets = config.mdx_configs.setdefault("pymdownx.snippets", {})
+    snippets["base_path"] = [str(ROOT / p) for p in snippets.get("base_path", ["."])]
     fences = config.mdx_configs.setdefault("pymdownx.superfences", {})
     fences.setdefault("custom_fences", []).append(
         {"name": "figure", "class": "fg-figure", "format": _figure_fence}
@@ -67,9 +95,9 @@ def on_config(config):
     config.markdown_extensions.append(GlossaryLinkExtension(state))
     for fence in fences["custom_fences"]:
         if fence["name"] == "python" and not getattr(fence["format"], "fg_cached", False):
-            fence["format"] = cache.wrap_exec(
+            fence["format"] = _loud(cache.wrap_exec(
                 fence["format"], lambda: state.page or "?", checks.has_traceback
-            )
+            ))
             fence["format"].fg_cached = True
     return config
 

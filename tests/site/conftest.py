@@ -24,20 +24,25 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def run_build(
     root: Path, dest: Path, *, execute: bool = True, cache_dir: Path | None = None,
-    verbose: bool = False,
+    verbose: bool = False, elsewhere: bool = False,
 ) -> subprocess.CompletedProcess:
     """`mkdocs build --strict` of the project at `root` into `dest`; returns the finished process.
 
     The block cache is off unless `cache_dir` is given, so that tests see a really clean build.
+    `elsewhere` runs the `mkdocs` command (not `python -m mkdocs`) from the parent directory of
+    `dest`, as a user might: then nothing of the project is importable from the working directory.
     """
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "FIELDGUIDE_EXEC": "1" if execute else "0"}
     env["FIELDGUIDE_CACHE"] = "1" if cache_dir else "0"
     if cache_dir:
         env["FIELDGUIDE_CACHE_DIR"] = str(cache_dir)
+    mkdocs = [str(Path(sys.executable).parent / "mkdocs")] if elsewhere else [
+        sys.executable, "-m", "mkdocs"]
     return subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict",
+        [*mkdocs, "build", "--strict",
          "-f", str(root / "mkdocs.yml"), "-d", str(dest), *(["-v"] if verbose else [])],
-        capture_output=True, text=True, env=env, timeout=900, check=False, cwd=root,
+        capture_output=True, text=True, env=env, timeout=900, check=False,
+        cwd=dest.parent if elsewhere else root,
     )
 
 

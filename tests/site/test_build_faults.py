@@ -77,6 +77,23 @@ def test_broken_anchor(tmp_path):
                  "index.md", "no-such-heading")
 
 
+def test_unknown_figure(tmp_path):
+    """A figure fence naming no existing function fails, naming the page and the figure."""
+    fence = "```figure\nactivations.no_such_figure\n```"
+    assert_fails(build_with(tmp_path, execute=True, home_extra=fence),
+                 "index.md", "activations.no_such_figure")
+
+
+def test_failing_figure(tmp_path):
+    """A figure function that raises fails the build (the figure is not silently dropped)."""
+    module = tmp_path / "project" / "fieldguide" / "figures" / "zz_injected.py"
+    module.parent.mkdir(parents=True)
+    module.write_text('def broken():\n    raise RuntimeError("injected figure failure")\n')
+    fence = "```figure\nzz_injected.broken\n```"
+    assert_fails(build_with(tmp_path, execute=True, home_extra=fence),
+                 "index.md", "zz_injected.broken", "injected figure failure")
+
+
 def test_session_shared_by_two_pages(tmp_path):
     """A session name used on two pages fails, naming the session and both pages."""
     # docs/activations/softmax.md runs its blocks in session "softmax".
