@@ -23,6 +23,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -32,17 +33,19 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from fieldguide.project import copy_project  # noqa: E402
 
 MARKER = "# --8<-- [start:impl]\n"
+STATS = re.compile(r"fieldguide: (\d+) code blocks and figures ran")
+Timing = tuple[float, int]  # seconds, and how many blocks and figures ran (not from the cache)
 
 
-def edit(snippet: Path, run: int) -> str:
-    """Add a comment line to the snippet's implementation; returns the old text."""
+def edit(snippet: Path, label: str) -> str:
+    """Add a comment line to the snippet's implementation; returns the old text.
+
+    `label` makes the edit unique within a benchmark, so that no cache has seen it before.
+    """
     text = snippet.read_text()
-    snippet.write_text(text.replace(MARKER, f"{MARKER}# bench edit {run}\n", 1))
+    snippet.write_text(text.replace(MARKER, f"{MARKER}# bench edit: {label}\n", 1))
     return text
 
 
@@ -54,22 +57,25 @@ def environment(*, execute: bool, cache_dir: Path | None) -> dict[str, str]:
     return env
 
 
-def build(root: Path, out: Path, *, execute: bool, cache_dir: Path | None) -> float:
+def build(root: Path, out: Path, *, execute: bool, cache_dir: Path | None) -> Timing:
     env = environment(execute=execute, cache_dir=cache_dir)
-    command = [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(out)]
+    command = [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(out)]
     start = time.perf_counter()
     result = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - start
-    if result.returncode != 0:
+    stats = STATS.search(result.stderr)
+    if result.returncode != 0 or not stats:
         sys.exit(f"build failed:\n{result.stdout}\n{result.stderr}")
-    return elapsed
+    return elapsed, int(stats.group(1))
 
 
 def serve_loop(root: Path, out: Path, runs: int, snippet: Path, execute: bool) -> None:
     """In this process, rebuild like `make serve` does; prints the times as JSON.
 
-    Runs in a child process started by `serving` (FIELDGUIDE_* variables set there).
+    Runs in a child process started by `serving` (FIELDGUIDE_* variables set there), which
+    has imported nothing of the project: the copy's own `fieldguide` and `snippets` are used.
     """
+    assert not any(m.split(".")[0] in ("fieldguide", "snippets") for m in sys.modules)
     from mkdocs.commands.build import build as mkdocs_build
     from mkdocs.config import load_config
 
@@ -80,29 +86,34 @@ def serve_loop(root: Path, out: Path, runs: int, snippet: Path, execute: bool) -
         def watch(self, *args, **kwargs):
             pass
 
-    def rebuild() -> tuple[float, object]:
+    config = None
+
+    def rebuild() -> Timing:
+        nonlocal config
         start = time.perf_counter()
         config = load_config(config_file=str(root / "mkdocs.yml"), site_dir=str(out), strict=True)
         mkdocs_build(config, serve_url="http://127.0.0.1:8000/")
-        return time.perf_counter() - start, config
+        elapsed = time.perf_counter() - start
+        (hooks,) = [p for p in config.plugins.values() if hasattr(p, "cache")]
+        return elapsed, hooks.cache.stats["run"]
 
-    _, config = rebuild()  # the first build of `make serve`, not measured
+    rebuild()  # the first build of `make serve`, not measured
     config.plugins.on_serve(Server(), config=config, builder=rebuild)
     for thread in threading.enumerate():  # the author's pause before the first edit
         if thread.name == "fieldguide-preload":
             thread.join()
-    times: dict[str, list[float]] = {"rebuild": [], "one snippet": []}
+    times: dict[str, list[Timing]] = {"rebuild": [], "one snippet": []}
     for run in range(runs):
-        times["rebuild"].append(rebuild()[0])
+        times["rebuild"].append(rebuild())
         if execute:
-            text = edit(snippet, run)
-            times["one snippet"].append(rebuild()[0])
+            text = edit(snippet, f"serve {run}")
+            times["one snippet"].append(rebuild())
             snippet.write_text(text)
     print(json.dumps(times))
 
 
 def serving(root: Path, out: Path, runs: int, snippet: str, *, execute: bool,
-            cache_dir: Path | None) -> dict[str, list[float]]:
+            cache_dir: Path | None) -> dict[str, list[Timing]]:
     """Run `serve_loop` in a fresh process; returns its times."""
     command = [sys.executable, __file__, "--serve-loop", "exec" if execute else "floor",
                "--runs", str(runs), "--snippet", snippet, "--root", str(root), "--out", str(out)]
@@ -113,13 +124,15 @@ def serving(root: Path, out: Path, runs: int, snippet: str, *, execute: bool,
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def table(title: str, times: dict[str, list[float]], floor_name: str) -> None:
-    floor = statistics.median(times[floor_name])
+def table(title: str, times: dict[str, list[Timing]], floor_name: str) -> None:
+    """Median seconds, ratio to the floor, and how many blocks and figures ran (from the log)."""
+    floor = statistics.median(t for t, _ in times[floor_name])
     print(f"\n{title}")
-    print(f"{'build':<12} {'seconds':>8} {'x floor':>8}")
+    print(f"{'build':<12} {'seconds':>8} {'x floor':>8} {'ran':>5}")
     for name, values in times.items():
-        median = statistics.median(values)
-        print(f"{name:<12} {median:8.2f} {median / floor:8.2f}")
+        median = statistics.median(t for t, _ in values)
+        ran = "/".join(sorted({str(n) for _, n in values}))
+        print(f"{name:<12} {median:8.2f} {median / floor:8.2f} {ran:>5}")
 
 
 def main() -> None:
@@ -136,6 +149,10 @@ def main() -> None:
                    execute=args.serve_loop == "exec")
         return
 
+    # Only now: the serve loop must import the build glue of the copy, not of this tree.
+    sys.path.insert(0, str(ROOT))
+    from fieldguide.project import copy_project
+
     with tempfile.TemporaryDirectory(prefix="fieldguide-bench-") as tmp:
         tmp = Path(tmp)
         root = tmp / "project"
@@ -144,13 +161,13 @@ def main() -> None:
         if MARKER not in snippet.read_text():
             sys.exit(f"{args.snippet}: no impl section to edit")
         out = tmp / "site"
-        times: dict[str, list[float]] = {"floor": [], "cold": [], "warm": [], "one snippet": []}
+        times: dict[str, list[Timing]] = {"floor": [], "cold": [], "warm": [], "one snippet": []}
         for run in range(args.runs):
             times["floor"].append(build(root, out, execute=False, cache_dir=None))
             cold_cache = tmp / f"cache-cold-{run}"
             times["cold"].append(build(root, out, execute=True, cache_dir=cold_cache))
             times["warm"].append(build(root, out, execute=True, cache_dir=cold_cache))
-            text = edit(snippet, run)
+            text = edit(snippet, f"fresh {run}")
             times["one snippet"].append(build(root, out, execute=True, cache_dir=cold_cache))
             snippet.write_text(text)
 
@@ -163,6 +180,7 @@ def main() -> None:
     pages = sum(1 for _ in (ROOT / "docs").rglob("*.md"))
     print(f"site: {pages} Markdown pages; edited snippet: {args.snippet}; "
           f"median of {args.runs} builds each")
+    print("ran: code blocks and figures run rather than taken from the cache, in each build")
     table("Fresh `mkdocs build` process per build (make build, CI):", times, "floor")
     table("Rebuilds inside one `mkdocs serve`-like process (the authoring loop):",
           serve_times, "floor")
