@@ -1,15 +1,17 @@
 """MkDocs hooks (mkdocs.yml `hooks:`): the single entry point of the site's build-time glue.
 
 - on_config: footer with the library versions; the `figure` fence; the glossary tooltips;
-  the cache around markdown-exec (fieldguide/cache.py).
+  the cache around markdown-exec (fieldguide/cache.py); fence errors that stop the build;
+  project paths that hold wherever `mkdocs` is started from.
 - on_pre_build: forget modules of snippets/ and figures, and markdown-exec's sessions, so a
   `make serve` rebuild starts as clean as a fresh build and sees edits at once.
 - on_files: load and check the glossary; add the generated glossary page and API reference.
-- on_page_markdown: check snippet includes (file and section) before anything runs; title the
-  blocks that continue an earlier block of their session ("Continues the block above").
+- on_page_markdown: check snippet includes (file and section) and session names before
+  anything runs; title the blocks that continue an earlier block of their session
+  ("Continues the block above").
 - on_page_content: math to MathML; refuse pages that contain a traceback.
 - on_post_build: write glossary.json; log how many blocks ran and how many came from the cache.
-- on_startup/on_serve: while `make serve` waits for the first edit, import numpy, torch and
+- on_serve: while `make serve` waits for the first edit, import numpy, torch and
   matplotlib in the background, so that the first edited block does not pay for the imports.
 
 Set FIELDGUIDE_EXEC=0 to build without running any code block or drawing any figure: the pages
