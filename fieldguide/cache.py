@@ -238,6 +238,5 @@ def _module_closure(path: Path) -> list[Path]:
             continue
         seen.append(current)
         for name in _project_imports(current.read_text(encoding="utf-8")):
-            base = ROOT.joinpath(*name.split("."))
-            todo += [base.with_suffix(".py"), base / "__init__.py"]
+            todo += _candidates(name)
     return sorted(seen)

@@ -110,8 +110,9 @@ def on_pre_build(config):
     try:  # markdown-exec keeps each session's variables for the life of the process
         from markdown_exec._internal.formatters.python import _sessions_globals
     except ImportError:  # another markdown-exec layout: `make build` is a fresh process anyway
-        _sessions_globals = {}
-    _sessions_globals.clear()
+        pass
+    else:
+        _sessions_globals.clear()
     for name in [m for m in sys.modules if m.split(".")[0] == "snippets"]:
         del sys.modules[name]
     for name in [m for m in sys.modules if m.startswith("fieldguide.figures.")]:

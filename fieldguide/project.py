@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -21,3 +22,13 @@ def copy_project(dest: Path) -> Path:
         else:
             shutil.copy2(source, dest / part)
     return dest
+
+
+def build_environment(*, execute: bool, cache_dir: Path | None) -> dict[str, str]:
+    """The environment for a timed or tested `mkdocs build`: code execution on or off, and the
+    block cache off unless `cache_dir` is given (so that a test sees a really clean build)."""
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "FIELDGUIDE_EXEC": "1" if execute else "0",
+           "FIELDGUIDE_CACHE": "1" if cache_dir else "0"}
+    if cache_dir:
+        env["FIELDGUIDE_CACHE_DIR"] = str(cache_dir)
+    return env

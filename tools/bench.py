@@ -49,16 +49,10 @@ def edit(snippet: Path, label: str) -> str:
     return text
 
 
-def environment(*, execute: bool, cache_dir: Path | None) -> dict[str, str]:
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "FIELDGUIDE_EXEC": "1" if execute else "0",
-           "FIELDGUIDE_CACHE": "1" if cache_dir else "0"}
-    if cache_dir:
-        env["FIELDGUIDE_CACHE_DIR"] = str(cache_dir)
-    return env
-
-
 def build(root: Path, out: Path, *, execute: bool, cache_dir: Path | None) -> Timing:
-    env = environment(execute=execute, cache_dir=cache_dir)
+    from fieldguide.project import build_environment  # parent process only: see main()
+
+    env = build_environment(execute=execute, cache_dir=cache_dir)
     command = [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(out)]
     start = time.perf_counter()
     result = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, check=False)
@@ -117,7 +111,9 @@ def serving(root: Path, out: Path, runs: int, snippet: str, *, execute: bool,
     """Run `serve_loop` in a fresh process; returns its times."""
     command = [sys.executable, __file__, "--serve-loop", "exec" if execute else "floor",
                "--runs", str(runs), "--snippet", snippet, "--root", str(root), "--out", str(out)]
-    env = environment(execute=execute, cache_dir=cache_dir)
+    from fieldguide.project import build_environment  # parent process only: see main()
+
+    env = build_environment(execute=execute, cache_dir=cache_dir)
     result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         sys.exit(f"serve loop failed:\n{result.stdout}\n{result.stderr}")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from fieldguide.project import copy_project
+from fieldguide.project import build_environment, copy_project
 
 __all__ = ["copy_project", "run_build"]
 
@@ -32,10 +32,7 @@ def run_build(
     `elsewhere` runs the `mkdocs` command (not `python -m mkdocs`) from the parent directory of
     `dest`, as a user might: then nothing of the project is importable from the working directory.
     """
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "FIELDGUIDE_EXEC": "1" if execute else "0"}
-    env["FIELDGUIDE_CACHE"] = "1" if cache_dir else "0"
-    if cache_dir:
-        env["FIELDGUIDE_CACHE_DIR"] = str(cache_dir)
+    env = build_environment(execute=execute, cache_dir=cache_dir)
     mkdocs = [str(Path(sys.executable).parent / "mkdocs")] if elsewhere else [
         sys.executable, "-m", "mkdocs"]
     return subprocess.run(

@@ -6,25 +6,24 @@ from tests.site.conftest import copy_project, run_build
 
 STATS = re.compile(r"fieldguide: (\d+) code blocks and figures ran, (\d+) came from the cache, "
                    r"(\d+) were replayed")
-
-
 DRAWN = re.compile(r"fieldguide: figures drawn: (.*)")
 
 
-def build(root, dest, cache_dir):
+def build_log(root, dest, cache_dir) -> str:
     result = run_build(root, dest, cache_dir=cache_dir, verbose=True)
     log = result.stdout + result.stderr
     assert result.returncode == 0, log
-    ran, cached, replayed = map(int, STATS.search(log).groups())
-    return ran, cached, replayed
+    return log
+
+
+def build(root, dest, cache_dir):
+    """(blocks and figures run, taken from the cache, replayed) in a build."""
+    return tuple(map(int, STATS.search(build_log(root, dest, cache_dir)).groups()))
 
 
 def drawn_figures(root, dest, cache_dir):
     """The figures a build drew rather than took from the cache."""
-    result = run_build(root, dest, cache_dir=cache_dir, verbose=True)
-    log = result.stdout + result.stderr
-    assert result.returncode == 0, log
-    match = DRAWN.search(log)
+    match = DRAWN.search(build_log(root, dest, cache_dir))
     return set(match.group(1).strip().split(", ")) if match else set()
 
 
