@@ -1,4 +1,5 @@
 # Thin wrappers: every target sets up .venv on first use, so a fresh clone needs only Python 3.11+ and make.
+# Installs take the exact versions in requirements.lock (`make lock` refreshes it from pyproject.toml).
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -6,13 +7,13 @@ STAMP  := $(VENV)/.installed-stamp
 
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: serve build test lint bench clean
+.PHONY: serve build test lint bench lock clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade "pip>=25.1"
-	$(PY) -m pip install --quiet --disable-pip-version-check --group dev
+	$(PY) -m pip install --quiet --disable-pip-version-check --group dev -c requirements.lock
 	@touch $(STAMP)
 
 serve: $(STAMP)  ## live-reloading site on http://127.0.0.1:8000
@@ -26,10 +27,13 @@ lint: $(STAMP)
 
 test: $(STAMP)  ## every check: lint, snippet tests against torch, site build, browser tests
 	$(PY) -m ruff check .
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --maxprocesses=4 --dist worksteal
 
 bench: $(STAMP)  ## build-time figures
 	$(PY) tools/bench.py
+
+lock:  ## re-resolve pyproject.toml's ranges into requirements.lock (then run make test)
+	$(PYTHON) tools/lock.py
 
 clean:
 	rm -rf site .cache

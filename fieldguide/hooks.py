@@ -15,7 +15,9 @@
   matplotlib in the background, so that the first edited block does not pay for the imports.
 
 Set FIELDGUIDE_EXEC=0 to build without running any code block or drawing any figure: the pages
-then show their code unexecuted. Benchmarks use it to measure the build floor.
+then show their code unexecuted. Benchmarks use it to measure the build floor. A comma-separated
+list of pages (FIELDGUIDE_EXEC=index.md,activations/relu.md) runs those pages only: the fault
+tests use it to build a copy with one broken page without running all the others.
 """
 
 from __future__ import annotations
@@ -41,7 +43,15 @@ from fieldguide.cache import Cache, log  # noqa: E402
 from fieldguide.errors import FenceError, FieldGuideError  # noqa: E402
 from fieldguide.tooltips import GlossaryLinkExtension  # noqa: E402
 
-EXECUTE = os.environ.get("FIELDGUIDE_EXEC", "1") != "0"
+_EXEC = os.environ.get("FIELDGUIDE_EXEC", "1").strip()
+EXECUTE = _EXEC != "0"  # anything runs at all
+ONLY = None if _EXEC in ("0", "1") else {p.strip() for p in _EXEC.split(",") if p.strip()}
+
+
+def executes(page: str | None) -> bool:
+    """Whether the blocks and figures of `page` (a path under docs/) run in this build."""
+    return EXECUTE and (ONLY is None or page in ONLY)
+
 state = SimpleNamespace(entries=[], page=None, urls={}, linked=set(), sessions={})
 cache = Cache()
 
@@ -75,7 +85,7 @@ def _loud(formatter):
 
 @_loud
 def _figure_fence(source, language, class_name, options, md, **kwargs):
-    if not EXECUTE:
+    if not executes(state.page):
         return f'<p class="fg-figure-off">Figure <code>{source.strip()}</code> (not drawn).</p>'
     where = state.page or "?"
     path = figures.module_file(source, where)  # the cache key needs no import of matplotlib
@@ -143,7 +153,7 @@ def on_page_markdown(markdown, page, config, files):
     if names:
         page.meta["tags"] = [*page.meta.get("tags", []), *names]
     markdown = checks.mark_continuations(markdown)
-    return markdown if EXECUTE else checks.without_execution(markdown)
+    return markdown if executes(state.page) else checks.without_execution(markdown)
 
 
 def on_page_content(html, page, config, files):

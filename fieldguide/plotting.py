@@ -13,6 +13,7 @@ import io
 import re
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("svg")
 import matplotlib.pyplot as plt
@@ -80,3 +81,14 @@ def curves(name: str, x, series: list[tuple[str, object]], caption: str, *, xlab
         ax.axvline(0, color=INK, linewidth=0.6)
         ax.legend(loc="best")
         return figure_html(to_svg(fig, name), caption)
+
+
+RESIDUAL = np.linspace(-3, 3, 601)  # the x axis of the regression-loss figures
+ZERO = np.zeros_like(RESIDUAL)  # their target: the residual is the prediction
+
+
+def residual_curves(name: str, series: list[tuple[str, object]], caption: str, *,
+                    ylim: tuple[float, float] | None = None) -> str:
+    """Regression losses (or gradients) against the residual r = prediction - target."""
+    return curves(name, RESIDUAL, series, caption, xlabel="residual r = prediction − target",
+                  ylim=ylim)

@@ -24,10 +24,12 @@ def copy_project(dest: Path) -> Path:
     return dest
 
 
-def build_environment(*, execute: bool, cache_dir: Path | None) -> dict[str, str]:
-    """The environment for a timed or tested `mkdocs build`: code execution on or off, and the
-    block cache off unless `cache_dir` is given (so that a test sees a really clean build)."""
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "FIELDGUIDE_EXEC": "1" if execute else "0",
+def build_environment(*, execute: bool | str, cache_dir: Path | None) -> dict[str, str]:
+    """The environment for a timed or tested `mkdocs build`: code execution on or off (or, given
+    a comma-separated list of pages, on for those pages only), and the block cache off unless
+    `cache_dir` is given (so that a test sees a really clean build)."""
+    run = execute if isinstance(execute, str) else ("1" if execute else "0")
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "FIELDGUIDE_EXEC": run,
            "FIELDGUIDE_CACHE": "1" if cache_dir else "0"}
     if cache_dir:
         env["FIELDGUIDE_CACHE_DIR"] = str(cache_dir)

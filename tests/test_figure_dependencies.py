@@ -66,13 +66,14 @@ def test_what_an_imported_module_imports_counts_too(tmp_path):
     # Snippets import no other snippets, but project modules can: a figure built on another
     # figure module depends on every snippet that module imports.
     source = """
-        from fieldguide.figures import activations as other
+        from fieldguide.figures.activations import tanh as other
 
         def curve():
-            return other.relu()
+            return other.tanh()
     """
     files = dependencies(tmp_path, source, "curve")
-    assert {ROOT / "fieldguide" / "figures" / "activations.py", RELU, SIGMOID} <= files
+    tanh = ROOT / "snippets" / "activations" / "tanh.py"
+    assert {ROOT / "fieldguide" / "figures" / "activations" / "tanh.py", tanh, SIGMOID} <= files
 
 
 def test_when_in_doubt_every_import_counts(tmp_path):

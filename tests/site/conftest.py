@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from fieldguide.project import build_environment, copy_project
 
@@ -23,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_build(
-    root: Path, dest: Path, *, execute: bool = True, cache_dir: Path | None = None,
+    root: Path, dest: Path, *, execute: bool | str = True, cache_dir: Path | None = None,
     verbose: bool = False, elsewhere: bool = False,
 ) -> subprocess.CompletedProcess:
     """`mkdocs build --strict` of the project at `root` into `dest`; returns the finished process.
@@ -45,10 +46,26 @@ def run_build(
 
 @pytest.fixture(scope="session")
 def built_site(tmp_path_factory) -> Path:
-    """The real site, built once per test session with every block executed."""
-    dest = tmp_path_factory.mktemp("site")
-    result = run_build(ROOT, dest)
-    assert result.returncode == 0, f"the site does not build:\n{result.stdout}\n{result.stderr}"
+    """The real site, built once per test run with every block executed.
+
+    Under pytest-xdist every worker asks for it: the first one builds it into the run's shared
+    temporary folder while holding a lock, and the others wait and reuse it (or its failure).
+    """
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # each worker's base is a subfolder of the run's
+        shared = shared.parent
+    dest, done = shared / "built-site", shared / "built-site.done"
+    failed = shared / "built-site.failed"
+    with FileLock(str(shared / "built-site.lock")):
+        if not done.is_file() and not failed.is_file():
+            result = run_build(ROOT, dest)
+            if result.returncode != 0:
+                failed.write_text(f"{result.stdout}\n{result.stderr}", encoding="utf-8")
+            else:
+                done.touch()
+    if failed.is_file():
+        pytest.fail(f"the site does not build:\n{failed.read_text(encoding='utf-8')}",
+                    pytrace=False)
     return dest
 
 

@@ -2,7 +2,8 @@
 
 Each test copies the project, injects one fault and builds the copy with --strict. Faults that
 do not need code to run are built with execution off (FIELDGUIDE_EXEC=0), which is much faster;
-the fault is caught by the same check either way.
+the fault is caught by the same check either way. Faults that do need it run the blocks and
+figures of the broken page only (FIELDGUIDE_EXEC=index.md), not those of the whole site.
 """
 
 import pytest
@@ -48,7 +49,8 @@ def test_failing_snippet(tmp_path):
     root_snippet = tmp_path / "project" / "snippets" / "broken.py"
     root_snippet.parent.mkdir(parents=True)
     root_snippet.write_text('raise ValueError("injected failure")\n')
-    assert_fails(build_with(tmp_path, execute=True, home_extra=fence), "index.md", "injected failure")
+    assert_fails(build_with(tmp_path, execute="index.md", home_extra=fence),
+                 "index.md", "injected failure")
     assert not (tmp_path / "site" / "index.html").exists()
 
 
@@ -79,19 +81,19 @@ def test_broken_anchor(tmp_path):
 
 def test_unknown_figure(tmp_path):
     """A figure fence naming no existing function fails, naming the page and the figure."""
-    fence = "```figure\nactivations.no_such_figure\n```"
-    assert_fails(build_with(tmp_path, execute=True, home_extra=fence),
-                 "index.md", "activations.no_such_figure")
+    fence = "```figure\nactivations.relu.no_such_figure\n```"
+    assert_fails(build_with(tmp_path, execute="index.md", home_extra=fence),
+                 "index.md", "activations.relu.no_such_figure")
 
 
 def test_failing_figure(tmp_path):
     """A figure function that raises fails the build (the figure is not silently dropped)."""
-    module = tmp_path / "project" / "fieldguide" / "figures" / "zz_injected.py"
-    module.parent.mkdir(parents=True)
+    module = tmp_path / "project" / "fieldguide" / "figures" / "activations" / "zz_injected.py"
+    module.parent.mkdir(parents=True, exist_ok=True)
     module.write_text('def broken():\n    raise RuntimeError("injected figure failure")\n')
-    fence = "```figure\nzz_injected.broken\n```"
-    assert_fails(build_with(tmp_path, execute=True, home_extra=fence),
-                 "index.md", "zz_injected.broken", "injected figure failure")
+    fence = "```figure\nactivations.zz_injected.broken\n```"
+    assert_fails(build_with(tmp_path, execute="index.md", home_extra=fence),
+                 "index.md", "activations.zz_injected.broken", "injected figure failure")
 
 
 def test_session_shared_by_two_pages(tmp_path):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from snippets.losses.loss_questions import (
+from snippets.losses.questions import (
     bernoulli_nll,
     cross_entropy_of_true_class,
     fit_logistic,

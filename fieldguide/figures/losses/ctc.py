@@ -1,15 +1,13 @@
-"""Figures for the sequence losses (CTC, cycle consistency), from the snippets' functions."""
+"""Figures for docs/losses/ctc.md, drawn from the snippets' own functions."""
 
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import LinearSegmentedColormap, to_rgb
 
-from fieldguide.plotting import _RC, COLORS, curves, figure_html, to_svg
+from fieldguide.plotting import _RC, COLORS, figure_html, to_svg
 from snippets.losses.ctc import ctc_alpha, ctc_beta, ctc_loss, extend_with_blanks
-from snippets.losses.cycle_consistency import linear_cycle_loss
 
 SYMBOLS = "-ab"  # index 0 is the blank, drawn as "-"
-
 
 def _toy_log_probs(T=12, seed=3):
     """Frame-wise log-probabilities that drift from 'a' to 'b', with blanks in between."""
@@ -44,23 +42,3 @@ def ctc_lattice() -> str:
                    "the alignments sit at that frame (it sums to 1). The blank between the two "
                    "a's cannot be skipped; the one between 'a' and 'b' can.")
         return figure_html(to_svg(fig, "fig-ctc-lattice"), caption)
-
-
-def cycle_consistency() -> str:
-    """Cycle loss and its slope when G doubles its input and F scales by s: minimum at s = 1/2."""
-    rng = np.random.default_rng(0)
-    x, y = rng.normal(size=(64, 1)), rng.normal(size=(64, 1)) * 2
-    W_G = np.array([[2.0]])
-    s = np.linspace(-0.25, 1.25, 301)
-    loss, slope = [], []
-    for scale in s:
-        value, _, grad_wf = linear_cycle_loss(x, y, W_G, np.array([[scale]]), lambda_cyc=1.0)
-        loss.append(value)
-        slope.append(grad_wf[0, 0])
-    return curves(
-        "fig-cycle-consistency", s,
-        [("L_cyc (λ = 1)", np.array(loss)), ("dL_cyc/ds", np.array(slope))],
-        "With G(x) = 2x and F(y) = s·y, both round trips scale by 2s: the cycle loss is a "
-        "V with its minimum at s = 1/2, where F inverts G, and its slope jumps there.",
-        xlabel="scale s of F",
-    )

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from snippets.losses.overlap import (
+from snippets.losses.dice_iou_tversky import (
     dice_loss,
     dice_loss_grad,
     iou_loss,

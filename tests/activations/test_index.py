@@ -6,7 +6,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from snippets.activations.vanishing_gradients import (
+from snippets.activations.index import (
     ACTIVATIONS,
     forward,
     init_stack,

@@ -1,0 +1,1 @@
+"""Figures of the activations pages, one module per page."""

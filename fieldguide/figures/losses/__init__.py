@@ -1,0 +1,1 @@
+"""Figures of the losses pages, one module per page."""
