@@ -25,9 +25,12 @@ build: $(STAMP)  ## the static site, into site/
 lint: $(STAMP)
 	$(PY) -m ruff check .
 
+# One worker per core, each single-threaded: the tests' arrays are small, and BLAS threads
+# fighting over two cores made them several times slower.
 test: $(STAMP)  ## every check: lint, snippet tests against torch, site build, browser tests
 	$(PY) -m ruff check .
-	$(PY) -m pytest -n auto --maxprocesses=4 --dist worksteal
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
+	    $(PY) -m pytest -n auto --maxprocesses=4 --dist loadgroup
 
 bench: $(STAMP)  ## build-time figures
 	$(PY) tools/bench.py

@@ -22,9 +22,10 @@ import json
 import logging
 import os
 import platform
+import time
 from collections import defaultdict
 from functools import lru_cache
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from fieldguide import ROOT
@@ -33,9 +34,19 @@ log = logging.getLogger("mkdocs.plugins.fieldguide")
 FORMAT = "1"  # bump when the way outputs are produced changes
 
 
+LIBRARIES = ("numpy", "torch", "matplotlib", "markdown-exec", "pymdown-extensions", "markdown",
+             "keras", "transformers")  # the last two: the schedules' library tables run them
+
+
+def _version(name: str) -> str:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "absent"
+
+
 def _environment() -> str:
-    libraries = ("numpy", "torch", "matplotlib", "markdown-exec", "pymdown-extensions", "markdown")
-    parts = [FORMAT, platform.python_version(), *(f"{n}={version(n)}" for n in libraries)]
+    parts = [FORMAT, platform.python_version(), *(f"{n}={_version(n)}" for n in LIBRARIES)]
     return "|".join(parts)
 
 
@@ -63,6 +74,7 @@ class Cache:
         self.pending: dict[tuple[str, str], list] = defaultdict(list)  # cached, not yet run
         self.stats = {"run": 0, "cached": 0, "replayed": 0}
         self.drawn: list[str] = []  # figures drawn (not from the cache) in this build
+        self.timings: list[tuple[float, str, str]] = []  # (seconds, page, what) of each run
         self.closures: dict[tuple[Path, str], list[Path]] = {}  # figure -> files it depends on
 
     def _closure(self, module_file: Path, function: str) -> list[Path]:
@@ -113,7 +125,11 @@ class Cache:
                     p_source, p_language, p_css, p_options, p_kwargs = args
                     formatter(p_source, p_language, p_css, p_options, md, **p_kwargs)
                     self.stats["replayed"] += 1
+            start = time.perf_counter()
             html = formatter(source, language, css_class, options, md, **kwargs)
+            first_line = next((s for s in source.splitlines() if s.strip()), "")[:60]
+            what = f"block {session or '-'}: {first_line}"
+            self.timings.append((time.perf_counter() - start, page, what))
             self.stats["run"] += 1
             if not is_failure(str(html)):
                 self._put(key, str(html))
@@ -121,7 +137,7 @@ class Cache:
 
         return cached_formatter
 
-    def figure(self, name: str, module_file: Path, make) -> str:
+    def figure(self, name: str, module_file: Path, make, where: str = "?") -> str:
         """The HTML of a figure, from the cache when its code and environment are unchanged."""
         sources = [self.environment, name]
         function = name.rpartition(".")[2]
@@ -132,7 +148,9 @@ class Cache:
         if html is not None:
             self.stats["cached"] += 1
             return html
+        start = time.perf_counter()
         html = make()
+        self.timings.append((time.perf_counter() - start, where, f"figure {name}"))
         self.stats["run"] += 1
         self.drawn.append(name)
         self._put(key, html)

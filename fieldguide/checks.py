@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 
@@ -30,6 +31,19 @@ def check_includes(markdown: str, page: str, root: Path) -> None:
                         f"{page}: includes section '{section}' of {path}, but that file has no "
                         f"'# --8<-- [{edge}:{section}]' marker"
                     )
+
+
+def included_files(markdown: str) -> list[str]:
+    """The files (relative to the project) that a page includes."""
+    return sorted({m.group(1).partition(":")[0] for m in _INCLUDE.finditer(markdown)})
+
+
+_FIGURE_FENCE = re.compile(r"^\s*(?:`{3,}|~{3,})figure\s*\n\s*(\S+)\s*\n", re.M)
+
+
+def figure_names(markdown: str) -> list[str]:
+    """The figures a page asks for (the bodies of its `figure` fences)."""
+    return [m.group(1) for m in _FIGURE_FENCE.finditer(markdown)]
 
 
 def has_traceback(html: str) -> bool:
@@ -78,6 +92,18 @@ def mark_continuations(markdown: str) -> str:
         return f'{line} title="{CONTINUES}"'
 
     return _SESSION_FENCE.sub(mark, markdown)
+
+
+def program_button(blocks: list[str]) -> str:
+    """A button under a continuation block that copies the whole runnable program: the code of
+    every block of its session up to and including this one (Material's clipboard handles it)."""
+    program = "\n\n\n".join(blocks) + "\n"
+    return (
+        '<p class="fg-program"><button type="button" class="md-button fg-copy-program" '
+        f'data-clipboard-text="{html.escape(program, quote=True)}" '
+        f'title="Copies blocks 1 to {len(blocks)} of this example, which run on their own">'
+        f"Copy the runnable program (blocks 1–{len(blocks)})</button></p>"
+    )
 
 
 def check_sessions(markdown: str, page: str, owners: dict[str, str]) -> None:

@@ -42,6 +42,8 @@ def render(page_html: str, where: str) -> str:
             except Exception as error:  # latex2mathml raises many types for bad TeX
                 message = f"{where}: cannot render the math {tex!r}: {error}"
                 raise FieldGuideError(message) from error
+            if tag == "div":  # display math may scroll sideways: the keyboard must reach it
+                return f'<div class="fg-math" tabindex="0">{mathml}</div>'
             return f'<{tag} class="fg-math">{mathml}</{tag}>'
 
         return replace

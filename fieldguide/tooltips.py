@@ -48,6 +48,8 @@ class _Linker(Treeprocessor):
         page, entries = self.state.page, self.state.entries
         if page is None or page == "glossary.md" or not entries:
             return
+        if getattr(self.state, "in_output", False):  # output of an executed block
+            return
         self.page = page
         self.by_name, self.pattern = _terms(tuple(entries))
         # One set per page, kept in the build state: mkdocstrings converts each docstring of

@@ -14,6 +14,10 @@ shared, noisy machine. Two tables:
    nothing changed, and a rebuild after the same one-snippet edit. Before the edits the process
    waits for the libraries `make serve` preloads while it waits for the author's first edit.
 
+3. The ten slowest code blocks and figures of the cold build, so a slow one is seen the day it
+   lands, and the time from saving a one-snippet edit to the page showing it in a real
+   `mkdocs serve` (median of --runs edits; the server polls for changes, as it does for authors).
+
 Usage: python tools/bench.py [--runs N] [--snippet snippets/activations/relu.py]
 """
 
@@ -34,7 +38,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-MARKER = "# --8<-- [start:impl]\n"
+# The edit goes into the first section a page shows (an outer `impl` section holds no code of its
+# own: its functions are shown one section each).
+SECTION = re.compile(r"^ *# --8<-- \[start:(?!impl\])[\w-]+\]\n", re.M)
 STATS = re.compile(r"fieldguide: (\d+) code blocks and figures ran")
 Timing = tuple[float, int]  # seconds, and how many blocks and figures ran (not from the cache)
 
@@ -45,14 +51,18 @@ def edit(snippet: Path, label: str) -> str:
     `label` makes the edit unique within a benchmark, so that no cache has seen it before.
     """
     text = snippet.read_text()
-    snippet.write_text(text.replace(MARKER, f"{MARKER}# bench edit: {label}\n", 1))
+    marker = SECTION.search(text)
+    snippet.write_text(f"{text[: marker.end()]}# bench edit: {label}\n{text[marker.end() :]}")
     return text
 
 
-def build(root: Path, out: Path, *, execute: bool, cache_dir: Path | None) -> Timing:
+def build(root: Path, out: Path, *, execute: bool, cache_dir: Path | None,
+          timings: Path | None = None) -> Timing:
     from fieldguide.project import build_environment  # parent process only: see main()
 
     env = build_environment(execute=execute, cache_dir=cache_dir)
+    if timings:
+        env["FIELDGUIDE_TIMINGS"] = str(timings)
     command = [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(out)]
     start = time.perf_counter()
     result = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, check=False)
@@ -86,6 +96,7 @@ def serve_loop(root: Path, out: Path, runs: int, snippet: Path, execute: bool) -
         nonlocal config
         start = time.perf_counter()
         config = load_config(config_file=str(root / "mkdocs.yml"), site_dir=str(out), strict=True)
+        config.plugins.on_startup(command="serve", dirty=False)  # as `mkdocs serve` does
         mkdocs_build(config, serve_url="http://127.0.0.1:8000/")
         elapsed = time.perf_counter() - start
         (hooks,) = [p for p in config.plugins.values() if hasattr(p, "cache")]
@@ -120,6 +131,67 @@ def serving(root: Path, out: Path, runs: int, snippet: str, *, execute: bool,
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def edit_to_page(root: Path, snippet: Path, runs: int, cache_dir: Path,
+                 pause: float) -> list[float]:
+    """Seconds from saving an edit of `snippet` to a real `mkdocs serve` serving the new page."""
+    import socket
+    import urllib.request
+
+    from fieldguide.project import build_environment  # parent process only: see main()
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    page = f"http://127.0.0.1:{port}/" + (
+        snippet.relative_to(root / "snippets").with_suffix("").as_posix().replace("_", "-")
+        + "/")
+    env = build_environment(execute=True, cache_dir=cache_dir)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mkdocs", "serve", "--strict", "-a", f"127.0.0.1:{port}"],
+        cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+    def fetch() -> str:
+        try:
+            with urllib.request.urlopen(page, timeout=5) as response:
+                return response.read().decode()
+        except OSError:
+            return ""
+
+    def wait_for(needle: str, limit: float) -> float:
+        start = time.perf_counter()
+        while time.perf_counter() - start < limit:
+            if server.poll() is not None:
+                sys.exit(f"mkdocs serve stopped:\n{server.stderr.read()}")
+            if needle in fetch():
+                return time.perf_counter() - start
+            time.sleep(0.02)
+        sys.exit(f"{page} did not show {needle!r} within {limit} s")
+
+    times = []
+    try:
+        wait_for("</html>", 600)  # the first build
+        time.sleep(pause)  # the author's pause: `make serve` preloads the libraries meanwhile
+        for run in range(runs):
+            label = f"served edit {run} {time.time_ns()}"
+            text = edit(snippet, label)
+            times.append(wait_for(label, 120))
+            snippet.write_text(text)
+            wait_for("</html>", 120)
+            time.sleep(2)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return times
+
+
+def slowest(path: Path, count: int = 10) -> None:
+    """The `count` slowest blocks and figures of a build (its FIELDGUIDE_TIMINGS file)."""
+    rows = json.loads(path.read_text(encoding="utf-8"))[:count]
+    print(f"\nThe {len(rows)} slowest code blocks and figures of the cold build:")
+    for seconds, page, what in rows:
+        print(f"{seconds:7.3f} s  {page:<32} {what}")
+
+
 def table(title: str, times: dict[str, list[Timing]], floor_name: str) -> None:
     """Median seconds, ratio to the floor, and how many blocks and figures ran (from the log)."""
     floor = statistics.median(t for t, _ in times[floor_name])
@@ -136,6 +208,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="builds per figure (median)")
     parser.add_argument("--snippet", default="snippets/activations/relu.py",
                         help="the snippet edited for the one-snippet rebuild")
+    parser.add_argument("--pause", type=float, default=15.0,
+                        help="seconds `make serve` idles before the first edit (it preloads)")
     parser.add_argument("--serve-loop", choices=["exec", "floor"], help=argparse.SUPPRESS)
     parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -154,14 +228,15 @@ def main() -> None:
         root = tmp / "project"
         copy_project(root)
         snippet = root / args.snippet
-        if MARKER not in snippet.read_text():
-            sys.exit(f"{args.snippet}: no impl section to edit")
+        if not SECTION.search(snippet.read_text()):
+            sys.exit(f"{args.snippet}: no section to edit")
         out = tmp / "site"
         times: dict[str, list[Timing]] = {"floor": [], "cold": [], "warm": [], "one snippet": []}
         for run in range(args.runs):
             times["floor"].append(build(root, out, execute=False, cache_dir=None))
             cold_cache = tmp / f"cache-cold-{run}"
-            times["cold"].append(build(root, out, execute=True, cache_dir=cold_cache))
+            times["cold"].append(build(root, out, execute=True, cache_dir=cold_cache,
+                                       timings=tmp / "timings.json" if run == 0 else None))
             times["warm"].append(build(root, out, execute=True, cache_dir=cold_cache))
             text = edit(snippet, f"fresh {run}")
             times["one snippet"].append(build(root, out, execute=True, cache_dir=cold_cache))
@@ -172,6 +247,8 @@ def main() -> None:
                             cache_dir=tmp / "cache-cold-0")
         serve_times = {"floor": floor_loop["rebuild"], "warm": exec_loop["rebuild"],
                        "one snippet": exec_loop["one snippet"]}
+        served = edit_to_page(root, snippet, args.runs, tmp / "cache-cold-0", args.pause)
+        timings = (tmp / "timings.json").read_text(encoding="utf-8")
 
     pages = sum(1 for _ in (ROOT / "docs").rglob("*.md"))
     print(f"site: {pages} Markdown pages; edited snippet: {args.snippet}; "
@@ -180,6 +257,13 @@ def main() -> None:
     table("Fresh `mkdocs build` process per build (make build, CI):", times, "floor")
     table("Rebuilds inside one `mkdocs serve`-like process (the authoring loop):",
           serve_times, "floor")
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        f.write(timings)
+    slowest(Path(f.name))
+    Path(f.name).unlink()
+    print(f"\nmake serve, from saving an edit of {args.snippet} to the page showing it: "
+          f"{statistics.median(served):.2f} s (median of {len(served)}; "
+          f"{', '.join(f'{s:.2f}' for s in served)})")
 
 
 if __name__ == "__main__":

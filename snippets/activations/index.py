@@ -10,6 +10,7 @@ difficulty of training deep feedforward neural networks", AISTATS 2010. Checked 
 """
 
 # --8<-- [start:impl]
+# --8<-- [start:activations]
 import numpy as np
 
 
@@ -19,11 +20,14 @@ def sigmoid(z):
 
 
 ACTIVATIONS = {  # name -> (f, f') with f' written in terms of the pre-activation z
-    "sigmoid": (sigmoid, lambda z: sigmoid(z) * (1 - sigmoid(z))),  # at most 1/4
+    # sigma' = sigma (1 - sigma), written sigma(z) sigma(-z): no cancellation; <= 1/4
+    "sigmoid": (sigmoid, lambda z: sigmoid(z) * sigmoid(-z)),
     "relu": (lambda z: np.maximum(z, 0), lambda z: (z > 0).astype(z.dtype)),  # 0 or 1
 }
+# --8<-- [end:activations]
 
 
+# --8<-- [start:init_stack]
 def init_stack(depth, width, seed=0, dtype=np.float64):
     r"""He-initialised weights and zero biases for a stack of equal-width layers.
 
@@ -32,13 +36,13 @@ def init_stack(depth, width, seed=0, dtype=np.float64):
     (He et al., 2015: the scale that keeps ReLU activations from shrinking or growing.)
 
     Args:
-        depth: number of layers L.
+        depth: number of layers d.
         width: units per layer n (input width too).
         seed: random seed.
         dtype: float dtype of the parameters.
 
     Returns:
-        A list of L pairs `(W, b)`, W of shape (n, n), b of shape (n,).
+        A list of d pairs `(W, b)`, W of shape (n, n), b of shape (n,).
     """
     rng = np.random.default_rng(seed)
     std = np.sqrt(2 / width)
@@ -46,8 +50,10 @@ def init_stack(depth, width, seed=0, dtype=np.float64):
         ((rng.normal(size=(width, width)) * std).astype(dtype), np.zeros(width, dtype))
         for _ in range(depth)
     ]
+# --8<-- [end:init_stack]
 
 
+# --8<-- [start:forward]
 def forward(x, params, activation):
     r"""Forward pass $h_l = f(z_l)$, $z_l = h_{l-1} W_l^\top + b_l$, $h_0 = x$.
 
@@ -57,7 +63,7 @@ def forward(x, params, activation):
         activation: "sigmoid" or "relu".
 
     Returns:
-        `(zs, hs)`: the L pre-activations and the L + 1 activations (hs[0] is x),
+        `(zs, hs)`: the d pre-activations and the d + 1 activations (hs[0] is x),
         each of shape (B, n).
     """
     f, _ = ACTIVATIONS[activation]
@@ -66,10 +72,12 @@ def forward(x, params, activation):
         zs.append(hs[-1] @ W.T + b)  # (B, n) x (n, n) -> (B, n)
         hs.append(f(zs[-1]))
     return zs, hs
+# --8<-- [end:forward]
 
 
+# --8<-- [start:loss_and_grads]
 def loss_and_grads(x, params, activation):
-    r"""Loss $L = \frac{1}{2B}\sum h_L^2$ and its gradients, by the chain rule.
+    r"""Loss $L = \frac{1}{2B}\sum_i \lVert h_d^{(i)} \rVert^2$ and its gradients.
 
     With $\delta_l = \partial L / \partial z_l$:
 
@@ -83,25 +91,27 @@ def loss_and_grads(x, params, activation):
         activation: "sigmoid" or "relu".
 
     Returns:
-        `(loss, grads)`: a float and a list of L pairs `(dW, db)` shaped like `params`.
+        `(loss, grads)`: a float and a list of d pairs `(dW, db)` shaped like `params`.
     """
     _, f_prime = ACTIVATIONS[activation]
     zs, hs = forward(x, params, activation)
     B = x.shape[0]
     loss = 0.5 * (hs[-1] ** 2).sum() / B
-    dh = hs[-1] / B  # dL/dh_L, shape (B, n)
+    dh = hs[-1] / B  # dL/dh_d, shape (B, n)
     grads = []
     for (W, _), z, h_prev in zip(params[::-1], zs[::-1], hs[-2::-1], strict=True):
         dz = dh * f_prime(z)  # (B, n): each unit scales the signal by f'(z)
         grads.append((dz.T @ h_prev, dz.sum(axis=0)))  # (n, B) x (B, n) -> (n, n)
         dh = dz @ W  # (B, n) x (n, n) -> (B, n): passed to the layer below
     return loss, grads[::-1]
+# --8<-- [end:loss_and_grads]
 
 
+# --8<-- [start:weight_grad_norms]
 def weight_grad_norms(x, params, activation):
     r"""Size of the weight gradient that reaches each layer, first layer first.
 
-    $$\lVert \partial L / \partial W_l \rVert_F, \quad l = 1, \dots, L$$
+    $$\lVert \partial L / \partial W_l \rVert_F, \quad l = 1, \dots, d$$
 
     Args:
         x: inputs, shape (B, n).
@@ -109,10 +119,11 @@ def weight_grad_norms(x, params, activation):
         activation: "sigmoid" or "relu".
 
     Returns:
-        An array of L norms.
+        An array of d norms.
     """
     _, grads = loss_and_grads(x, params, activation)
     return np.array([np.linalg.norm(dW) for dW, _ in grads])
+# --8<-- [end:weight_grad_norms]
 # --8<-- [end:impl]
 
 
@@ -128,6 +139,8 @@ if __name__ == "__main__":
         print(f"{layer:5d}   {s:16.2e}   {r:13.2e}")
     for a, n in norms.items():
         print(f"{a}: first layer / last layer = {n[0] / n[-1]:.1e}")
+    s_max = [np.linalg.norm(W, 2) for W, _ in params]  # largest singular values
+    print(f"largest singular value of each W_l: {min(s_max):.2f} to {max(s_max):.2f}")
     # --8<-- [end:demo]
 
     # --8<-- [start:check]
@@ -147,17 +160,18 @@ if __name__ == "__main__":
         loss.backward()
         return loss.item(), [(W.grad.numpy(), b.grad.numpy()) for W, b in ws]
 
-    for dtype in (np.float64, np.float32):
-        p = init_stack(depth, width, dtype=dtype)
-        xs = x.astype(dtype)
-        for a in ("sigmoid", "relu"):
+    for a in ("sigmoid", "relu"):
+        print(f"checked against torch.autograd, {a} stack")
+        for dtype in (np.float64, np.float32):
+            p = init_stack(depth, width, dtype=dtype)
+            xs = x.astype(dtype)
             loss, grads = loss_and_grads(xs, p, a)
             t_loss, t_grads = torch_grads(xs, p, a)
-            # error of each layer's gradient relative to that layer's largest entry
+            # each layer's gradient error relative to that layer's largest entry
             rel = max(np.abs(g - tg).max() / np.abs(tg).max()
                       for pair, t_pair in zip(grads, t_grads, strict=True)
                       for g, tg in zip(pair, t_pair, strict=True))
             name = np.dtype(dtype).name
-            print(f"{name} {a:7s}: max |ours - torch| loss {abs(loss - t_loss):.1e}, "
-                  f"grads {rel:.1e} (relative, per layer)")
+            print(f"{name}: max |ours - torch| value {abs(loss - t_loss):.1e}, "
+                  f"relative grad {rel:.1e}")
     # --8<-- [end:check]

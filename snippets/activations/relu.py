@@ -1,10 +1,11 @@
 r"""ReLU, the rectified linear unit, and its derivative.
 
-Reference: Nair and Hinton, "Rectified Linear Units Improve Restricted Boltzmann Machines",
-ICML 2010. Checked against `torch.relu`.
+Reference: Nair and Hinton, "Rectified Linear Units Improve Restricted Boltzmann
+Machines", ICML 2010. Checked against `torch.relu`.
 """
 
 # --8<-- [start:impl]
+# --8<-- [start:relu]
 import numpy as np
 
 
@@ -14,27 +15,34 @@ def relu(x):
     $$\operatorname{ReLU}(x) = \max(0, x)$$
 
     Args:
-        x: array of any shape.
+        x: float array of any shape.
 
     Returns:
-        An array with the shape and dtype of `x`. NaN stays NaN, as in torch.
+        An array with the shape and dtype of `x`. As in torch, NaN stays NaN and
+        $-0$ stays $-0$.
     """
-    return np.maximum(x, 0)  # keeps the dtype; NaN propagates
+    x = np.asarray(x)
+    return np.where(x < 0, 0, x)  # x unless negative: NaN and -0.0 pass through
+# --8<-- [end:relu]
 
 
+# --8<-- [start:relu_grad]
 def relu_grad(x):
-    r"""Derivative of ReLU: 1 where $x > 0$, else 0.
+    r"""Derivative of ReLU as torch's autograd defines it: 0 where $x \le 0$, else 1.
 
-    ReLU has no derivative at $x = 0$; like torch, this returns 0 there.
+    ReLU has no derivative at $x = 0$; like torch, this returns 0 there. At a NaN
+    input torch returns 1 (it tests whether the output is $\le 0$, false for NaN),
+    and so does this function.
 
     Args:
-        x: array of any shape.
+        x: float array of any shape.
 
     Returns:
         An array with the shape and dtype of `x`.
     """
     x = np.asarray(x)
-    return (x > 0).astype(x.dtype)
+    return (~(x <= 0)).astype(x.dtype)  # 1 where x > 0, and at NaN, as in torch
+# --8<-- [end:relu_grad]
 # --8<-- [end:impl]
 
 
@@ -42,16 +50,21 @@ if __name__ == "__main__":
     # --8<-- [start:check]
     import torch
 
-    x = np.array([-2.0, -0.5, 0.0, 0.5, 2.0])
+    x = np.array([-2.0, -0.5, 0.0, 0.5, 2.0, np.nan])
     print("x        ", x)
     print("relu(x)  ", relu(x))
     print("relu'(x) ", relu_grad(x))
 
+    print("checked against torch.relu")
     for dtype in (np.float64, np.float32):
         xs = np.random.default_rng(0).normal(size=1000).astype(dtype) * 100
+        xs[:3] = [0.0, -0.0, np.nan]  # the kink and a NaN, where conventions matter
         xt = torch.tensor(xs, requires_grad=True)
-        torch.relu(xt).sum().backward()  # d(sum)/dx_i = relu'(x_i)
-        value_err = np.abs(relu(xs) - torch.relu(xt).detach().numpy()).max()
+        yt = torch.relu(xt)
+        yt.sum().backward()  # d(sum)/dx_i = relu'(x_i)
+        ours = relu(xs)
+        assert np.array_equal(np.isnan(ours), torch.isnan(yt).numpy())
+        value_err = np.nanmax(np.abs(ours - yt.detach().numpy()))  # NaN == NaN above
         grad_err = np.abs(relu_grad(xs) - xt.grad.numpy()).max()
         name = np.dtype(dtype).name
         print(f"{name}: max |ours - torch| value {value_err:.1e}, grad {grad_err:.1e}")

@@ -5,6 +5,7 @@ errors", Nature 323, 1986. Checked against `torch.sigmoid`.
 """
 
 # --8<-- [start:impl]
+# --8<-- [start:sigmoid]
 import numpy as np
 
 
@@ -25,8 +26,10 @@ def sigmoid(input):
     x = np.asarray(input)
     z = np.exp(-np.abs(x))  # in (0, 1]: cannot overflow
     return np.where(x >= 0, 1 / (1 + z), z / (1 + z))
+# --8<-- [end:sigmoid]
 
 
+# --8<-- [start:sigmoid_grad]
 def sigmoid_grad(input):
     r"""Derivative of the sigmoid, accurate in the tails.
 
@@ -44,6 +47,7 @@ def sigmoid_grad(input):
     x = np.asarray(input)
     z = np.exp(-np.abs(x))
     return z / ((1 + z) * (1 + z))
+# --8<-- [end:sigmoid_grad]
 # --8<-- [end:impl]
 
 
@@ -56,6 +60,7 @@ if __name__ == "__main__":
     print("sigmoid(x)  ", sigmoid(x))  # no overflow warning at -1e4
     print("sigmoid'(x) ", sigmoid_grad(x))
 
+    print("checked against torch.sigmoid")
     for dtype in (np.float64, np.float32):
         xs = np.random.default_rng(0).normal(size=1000).astype(dtype) * 10
         xt = torch.tensor(xs, requires_grad=True)
@@ -66,3 +71,14 @@ if __name__ == "__main__":
         name = np.dtype(dtype).name
         print(f"{name}: max |ours - torch| value {value_err:.1e}, grad {grad_err:.1e}")
     # --8<-- [end:check]
+
+    # --8<-- [start:tail]
+    x = np.array([5.0, 10.0, 14.0, 16.0], dtype=np.float32)
+    xt = torch.tensor(x, requires_grad=True)
+    torch.sigmoid(xt).sum().backward()  # autograd: y (1 - y) from the saved output y
+    x64 = x.astype(np.float64)
+    reference = np.exp(-x64) / (1 + np.exp(-x64)) ** 2  # the same inputs, in float64
+    with np.printoptions(precision=1):
+        print("float32 relative error, ours ", np.abs(sigmoid_grad(x) / reference - 1))
+        print("float32 relative error, torch", np.abs(xt.grad.numpy() / reference - 1))
+    # --8<-- [end:tail]

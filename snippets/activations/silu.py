@@ -1,12 +1,15 @@
-r"""Swish / SiLU, the sigmoid-weighted linear unit, and its derivative.
+r"""Swish / SiLU, the sigmoid linear unit, and its derivative.
 
-References: Elfwing, Uchibe and Doya, "Sigmoid-Weighted Linear Units for Neural
-Network Function Approximation in Reinforcement Learning", arXiv:1702.03118;
-Ramachandran, Zoph and Le, "Searching for Activation Functions", arXiv:1710.05941.
+References: Hendrycks and Gimpel, "Gaussian Error Linear Units (GELUs)",
+arXiv:1606.08415 (where the name SiLU first appears); Elfwing, Uchibe and Doya,
+"Sigmoid-Weighted Linear Units for Neural Network Function Approximation in
+Reinforcement Learning", arXiv:1702.03118; Ramachandran, Zoph and Le, "Searching for
+Activation Functions", arXiv:1710.05941 (swish, with a slope beta).
 Checked against `torch.nn.functional.silu`.
 """
 
 # --8<-- [start:impl]
+# --8<-- [start:sigmoid]
 import numpy as np
 
 
@@ -14,8 +17,10 @@ def _sigmoid(x):
     r"""Logistic sigmoid that never overflows: $\sigma(x) = 1 / (1 + e^{-x})$."""
     z = np.exp(-np.abs(x))  # in (0, 1]: no overflow for any x
     return np.where(x >= 0, 1 / (1 + z), z / (1 + z))
+# --8<-- [end:sigmoid]
 
 
+# --8<-- [start:silu]
 def silu(x):
     r"""SiLU (swish with $\beta = 1$), elementwise.
 
@@ -29,12 +34,17 @@ def silu(x):
     """
     x = np.asarray(x)
     return x * _sigmoid(x)
+# --8<-- [end:silu]
 
 
+# --8<-- [start:silu_grad]
 def silu_grad(x):
-    r"""Derivative of SiLU.
+    r"""Derivative of SiLU, with $1 - \sigma(x)$ computed as $\sigma(-x)$.
 
-    $$\operatorname{SiLU}'(x) = \sigma(x)\,(1 + x\,(1 - \sigma(x)))$$
+    $$\operatorname{SiLU}'(x) = \sigma(x)\,(1 + x\,\sigma(-x))$$
+
+    Writing $1 - \sigma(x)$ as a subtraction would cancel for large $x$, where
+    $\sigma(x)$ is close to 1; $\sigma(-x)$ is computed to full relative precision.
 
     Args:
         x: array of any shape.
@@ -43,10 +53,11 @@ def silu_grad(x):
         An array with the shape and dtype of `x`.
     """
     x = np.asarray(x)
-    s = _sigmoid(x)
-    return s * (1 + x * (1 - s))
+    return _sigmoid(x) * (1 + x * _sigmoid(-x))  # sigmoid(-x) = 1 - sigmoid(x)
+# --8<-- [end:silu_grad]
 
 
+# --8<-- [start:swish]
 def swish(x, beta=1.0):
     r"""Swish with a slope parameter $\beta$ (Ramachandran et al., 2017).
 
@@ -56,20 +67,23 @@ def swish(x, beta=1.0):
 
     Args:
         x: array of any shape.
-        beta: slope of the gate; a fixed float here (the paper also learns it).
+        beta: slope of the gate, any real number; fixed here (the paper also
+            learns it).
 
     Returns:
         An array with the shape and dtype of `x`.
     """
     x = np.asarray(x)
-    return x * _sigmoid(x * x.dtype.type(beta))
+    return x * _sigmoid(x * x.dtype.type(beta))  # beta in x's precision
+# --8<-- [end:swish]
 
 
+# --8<-- [start:swish_grad]
 def swish_grad(x, beta=1.0):
     r"""Derivative of swish with respect to $x$.
 
-    $$\operatorname{swish}_\beta'(x) = s\,(1 + \beta x\,(1 - s)),
-      \quad s = \sigma(\beta x)$$
+    $$\operatorname{swish}_\beta'(x)
+      = \sigma(\beta x)\,(1 + \beta x\,\sigma(-\beta x))$$
 
     Args:
         x: array of any shape.
@@ -80,8 +94,8 @@ def swish_grad(x, beta=1.0):
     """
     x = np.asarray(x)
     bx = x * x.dtype.type(beta)
-    s = _sigmoid(bx)
-    return s * (1 + bx * (1 - s))
+    return _sigmoid(bx) * (1 + bx * _sigmoid(-bx))
+# --8<-- [end:swish_grad]
 # --8<-- [end:impl]
 
 
@@ -94,6 +108,7 @@ if __name__ == "__main__":
     print("silu(x)   ", silu(x).round(4))
     print("silu'(x)  ", silu_grad(x).round(4))
 
+    print("checked against torch.nn.functional.silu")
     for dtype in (np.float64, np.float32):
         xs = np.random.default_rng(0).normal(size=1000).astype(dtype) * 10
         xs[:4] = [-1e4, -100.0, 100.0, 1e4]  # extremes: no overflow, no NaN
@@ -102,6 +117,21 @@ if __name__ == "__main__":
         y.sum().backward()  # d(sum)/dx_i = silu'(x_i)
         value_err = np.abs(silu(xs) - y.detach().numpy()).max()
         grad_err = np.abs(silu_grad(xs) - xt.grad.numpy()).max()
+        name = np.dtype(dtype).name
+        print(f"{name}: max |ours - torch| value {value_err:.1e}, grad {grad_err:.1e}")
+
+    print("checked against x * torch.sigmoid(beta * x), beta in {-1, 0, 0.5, 2, 10}")
+    for dtype in (np.float64, np.float32):
+        xs = np.random.default_rng(1).normal(size=1000).astype(dtype) * 10
+        value_err = grad_err = 0.0
+        for beta in (-1.0, 0.0, 0.5, 2.0, 10.0):  # worst case over beta
+            xt = torch.tensor(xs, requires_grad=True)
+            y = xt * torch.sigmoid(beta * xt)
+            y.sum().backward()
+            ours = swish(xs, beta)
+            value_err = max(value_err, np.abs(ours - y.detach().numpy()).max())
+            ours_grad = swish_grad(xs, beta)
+            grad_err = max(grad_err, np.abs(ours_grad - xt.grad.numpy()).max())
         name = np.dtype(dtype).name
         print(f"{name}: max |ours - torch| value {value_err:.1e}, grad {grad_err:.1e}")
     # --8<-- [end:check]

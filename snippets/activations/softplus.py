@@ -7,9 +7,31 @@ Checked against `torch.nn.functional.softplus`.
 """
 
 # --8<-- [start:impl]
+# --8<-- [start:prepare]
 import numpy as np
 
 
+def _prepare(input, beta):
+    r"""The input as an array, and $\beta$ in its precision; $\beta = 0$ is refused.
+
+    Args:
+        input: float array of any shape.
+        beta: the sharpness $\beta$, any real number but 0.
+
+    Returns:
+        `(x, b)`: `input` as an array and `beta` as a scalar of its dtype.
+
+    Raises:
+        ValueError: if `beta` is 0 (torch returns infinity everywhere then).
+    """
+    if beta == 0:
+        raise ValueError("beta must be nonzero: softplus divides by it")
+    x = np.asarray(input)
+    return x, x.dtype.type(beta)  # float32 stays float32, as in torch
+# --8<-- [end:prepare]
+
+
+# --8<-- [start:softplus]
 def softplus(input, beta=1.0, threshold=20.0):
     r"""Softplus, elementwise, as in torch: linear once $\beta x$ exceeds `threshold`.
 
@@ -21,20 +43,26 @@ def softplus(input, beta=1.0, threshold=20.0):
     which never overflows, whatever the threshold.
 
     Args:
-        input: array of any shape.
-        beta: sharpness $\beta > 0$; as it grows, softplus approaches ReLU.
-        threshold: above this value of $\beta x$ the function returns $x$ itself.
+        input: float array of any shape.
+        beta: sharpness $\beta \ne 0$. For $\beta > 0$ this is a smooth ReLU that
+            approaches ReLU as $\beta$ grows; a negative $\beta$ gives
+            $-\operatorname{softplus}_{|\beta|}(-x)$, a smooth $\min(0, x)$, as in
+            torch.
+        threshold: any real number; where $\beta x$ exceeds it, the function returns
+            $x$ itself.
 
     Returns:
-        An array with the shape and dtype of `input`, positive. NaN stays NaN.
+        An array with the shape and dtype of `input`. NaN stays NaN.
     """
-    x = np.asarray(input)
-    z = x * beta
+    x, b = _prepare(input, beta)
+    z = x * b
     # log(1 + e^z) = max(z, 0) + log(1 + e^-|z|): the exponent is never positive
-    smooth = (np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))) / beta
+    smooth = (np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))) / b
     return np.where(z > threshold, x, smooth)
+# --8<-- [end:softplus]
 
 
+# --8<-- [start:softplus_grad]
 def softplus_grad(input, beta=1.0, threshold=20.0):
     r"""Derivative of softplus: the sigmoid of $\beta x$, or 1 in the linear part.
 
@@ -42,18 +70,19 @@ def softplus_grad(input, beta=1.0, threshold=20.0):
     \text{threshold} \\ 1 & \beta x > \text{threshold} \end{cases}$$
 
     Args:
-        input: array of any shape.
-        beta: sharpness $\beta > 0$.
-        threshold: above this value of $\beta x$ the derivative is 1.
+        input: float array of any shape.
+        beta: sharpness $\beta \ne 0$.
+        threshold: where $\beta x$ exceeds it, the derivative is 1.
 
     Returns:
         An array with the shape and dtype of `input`, in $[0, 1]$.
     """
-    x = np.asarray(input)
-    z = x * beta
-    e = np.exp(-np.abs(z))  # stable sigmoid of z, as in sigmoid.py
+    x, b = _prepare(input, beta)
+    z = x * b
+    e = np.exp(-np.abs(z))  # stable sigmoid of z, as on the sigmoid page
     sig = np.where(z >= 0, 1 / (1 + e), e / (1 + e))
     return np.where(z > threshold, np.ones_like(x), sig)
+# --8<-- [end:softplus_grad]
 # --8<-- [end:impl]
 
 
@@ -67,8 +96,9 @@ if __name__ == "__main__":
     print("softplus'(x)   ", softplus_grad(x))
     print("beta=10        ", softplus(x, beta=10.0))  # closer to max(0, x)
 
-    betas, thresholds = (0.5, 1.0, 2.0, 10.0), (1.0, 20.0)
+    betas, thresholds = (-1.0, 0.5, 1.0, 2.0, 10.0), (-1.0, 1.0, 20.0)
     grid = [(beta, threshold) for beta in betas for threshold in thresholds]
+    print("checked against torch.nn.functional.softplus")
     for dtype in (np.float64, np.float32):
         xs = np.random.default_rng(0).normal(size=1000).astype(dtype) * 10
         value_err = grad_err = 0.0

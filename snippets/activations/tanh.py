@@ -6,6 +6,7 @@ Checked against `torch.tanh`.
 """
 
 # --8<-- [start:impl]
+# --8<-- [start:tanh]
 import numpy as np
 
 
@@ -26,12 +27,14 @@ def tanh(input):
     x = np.asarray(input)
     m = np.expm1(-2 * np.abs(x))  # in [-1, 0]: no overflow, no cancellation near 0
     return np.copysign(-m / (2 + m), x)
+# --8<-- [end:tanh]
 
 
+# --8<-- [start:tanh_grad]
 def tanh_grad(input):
     r"""Derivative of tanh, accurate in the tails.
 
-    $$\tanh'(x) = 1 - \tanh^2(x) = \frac{4e}{(1 + e)^2}, \quad e = e^{-2|x|}$$
+    $$\tanh'(x) = 1 - \tanh^2(x) = \frac{4u}{(1 + u)^2}, \quad u = e^{-2|x|}$$
 
     The maximum is $\tanh'(0) = 1$, four times the sigmoid's.
 
@@ -42,8 +45,9 @@ def tanh_grad(input):
         An array with the shape and dtype of `input`, in $[0, 1]$.
     """
     x = np.asarray(input)
-    e = np.exp(-2 * np.abs(x))
-    return 4 * e / ((1 + e) * (1 + e))
+    u = np.exp(-2 * np.abs(x))  # in (0, 1]: no overflow, no subtraction below
+    return 4 * u / ((1 + u) * (1 + u))
+# --8<-- [end:tanh_grad]
 # --8<-- [end:impl]
 
 
@@ -56,6 +60,7 @@ if __name__ == "__main__":
     print("tanh(x)  ", tanh(x))
     print("tanh'(x) ", tanh_grad(x))
 
+    print("checked against torch.tanh")
     for dtype in (np.float64, np.float32):
         xs = np.random.default_rng(0).normal(size=1000).astype(dtype) * 5
         xt = torch.tensor(xs, requires_grad=True)

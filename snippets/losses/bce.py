@@ -7,9 +7,18 @@ Checked against `torch.nn.functional.binary_cross_entropy` and
 """
 
 # --8<-- [start:impl]
+# --8<-- [start:float_array]
 import numpy as np
 
 
+def _float_array(a):
+    """`a` as an array; integers become float64, floating dtypes are kept."""
+    a = np.asarray(a)
+    return a if np.issubdtype(a.dtype, np.floating) else a.astype(np.float64)
+# --8<-- [end:float_array]
+
+
+# --8<-- [start:reduce]
 def _reduce(loss, reduction):
     """Apply torch's `reduction` to elementwise losses (the mean of nothing is NaN)."""
     if reduction == "none":
@@ -18,21 +27,35 @@ def _reduce(loss, reduction):
         return loss.sum()
     if reduction == "mean":
         with np.errstate(invalid="ignore"):  # 0 / 0 for an empty batch, as in torch
-            return loss.sum() / loss.size
+            return loss.sum() / loss.dtype.type(loss.size)
     raise ValueError(f"unknown reduction {reduction!r}")
+# --8<-- [end:reduce]
 
 
+# --8<-- [start:scale]
 def _scale(grad, weight, reduction):
     """Chain rule through `weight` and the reduction: d(reduced loss)/d(element)."""
     if weight is not None:
         grad = grad * weight
     if reduction == "mean":
-        grad = grad / max(grad.size, 1)
+        grad = grad / grad.dtype.type(max(grad.size, 1))
     elif reduction not in ("sum", "none"):
         raise ValueError(f"unknown reduction {reduction!r}")
     return grad
+# --8<-- [end:scale]
 
 
+# --8<-- [start:check_range]
+def _check_range(p, y):
+    """Refuse probabilities or targets outside [0, 1], NaN included, as torch does."""
+    if not np.all((p >= 0) & (p <= 1)):  # NaN fails both comparisons
+        raise ValueError("all elements of input should be between 0 and 1")
+    if not np.all((y >= 0) & (y <= 1)):
+        raise ValueError("all elements of target should be between 0 and 1")
+# --8<-- [end:check_range]
+
+
+# --8<-- [start:bce]
 def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     r"""Binary cross-entropy between predicted probabilities and targets.
 
@@ -42,28 +65,31 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     exactly 0 or 1 gives a finite loss (at most $100\,w_i$) instead of infinity.
 
     Args:
-        input: probabilities $p \in [0, 1]$, any shape.
+        input: probabilities $p \in [0, 1]$, any shape (0-d and empty included).
         target: targets $y \in [0, 1]$ (hard 0/1 labels or soft ones), same shape.
         weight: optional rescaling $w$, broadcastable to `input`.
         reduction: "none" (elementwise), "mean" (default) or "sum".
 
     Returns:
         The loss with `input`'s dtype: shape of `input` for "none", a scalar otherwise.
+
+    Raises:
+        ValueError: if an element of `input` or `target` is outside $[0, 1]$ or NaN.
     """
-    p, y = np.asarray(input), np.asarray(target)
-    if np.any((p < 0) | (p > 1)):
-        raise ValueError("all elements of input should be between 0 and 1")
-    if np.any((y < 0) | (y > 1)):
-        raise ValueError("all elements of target should be between 0 and 1")
+    p = _float_array(input)
+    y = np.asarray(target, dtype=p.dtype)
+    _check_range(p, y)
     with np.errstate(divide="ignore"):  # log(0) = -inf, clamped right away
         log_p = np.maximum(np.log(p), -100)
         log_1mp = np.maximum(np.log1p(-p), -100)
     loss = -(y * log_p + (1 - y) * log_1mp)
     if weight is not None:
-        loss = loss * weight
+        loss = loss * np.asarray(weight, dtype=p.dtype)
     return _reduce(loss, reduction)
+# --8<-- [end:bce]
 
 
+# --8<-- [start:bce_grad]
 def binary_cross_entropy_grad(input, target, weight=None, reduction="mean"):
     r"""Derivative of `binary_cross_entropy` with respect to the probabilities.
 
@@ -79,27 +105,47 @@ def binary_cross_entropy_grad(input, target, weight=None, reduction="mean"):
     Returns:
         An array with the shape and dtype of `input`.
     """
-    p, y = np.asarray(input), np.asarray(target)
+    p = _float_array(input)
+    y = np.asarray(target, dtype=p.dtype)
+    _check_range(p, y)
     eps = p.dtype.type(np.float32(1e-12))  # torch's floor is a float32 constant
     grad = (p - y) / np.maximum(p * (1 - p), eps)
-    return _scale(grad, weight, reduction)
+    w = None if weight is None else np.asarray(weight, dtype=p.dtype)
+    return _scale(grad, w, reduction)
+# --8<-- [end:bce_grad]
 
 
+# --8<-- [start:softplus]
+def _softplus(x):
+    r"""$\log(1 + e^{x})$, computed as $\log(1 + e^{-|x|}) + \max(x, 0)$."""
+    return np.log1p(np.exp(-np.abs(x))) + np.maximum(x, 0)
+# --8<-- [end:softplus]
+
+
+# --8<-- [start:sigmoid]
+def _sigmoid(x):
+    r"""$\sigma(x) = 1 / (1 + e^{-x})$ for any $x$, from $e^{-|x|} \in (0, 1]$."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+# --8<-- [end:sigmoid]
+
+
+# --8<-- [start:logits]
 def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean",
                                      pos_weight=None):
     r"""Binary cross-entropy on logits, $p = \sigma(x)$, computed without overflow.
 
-    $$\ell_i = w_i\,[\,(1 - y_i)\,x_i
-      + (1 + (q - 1)\,y_i)\,\operatorname{softplus}(-x_i)\,]$$
+    $$\ell_i = w_i\,[\,(1 - y_i)\operatorname{softplus}(x_i)
+      + q\,y_i\operatorname{softplus}(-x_i)\,]$$
 
-    where $q$ is `pos_weight` and
-    $\operatorname{softplus}(-x) = \log(1 + e^{-|x|}) + \max(-x, 0) = -\log\sigma(x)$.
-    With $q = 1$ this equals
-    $-w_i[y_i\log\sigma(x_i) + (1 - y_i)\log(1 - \sigma(x_i))]$.
+    where $q$ is `pos_weight`, $\operatorname{softplus}(-x) = -\log\sigma(x)$ and
+    $\operatorname{softplus}(x) = -\log(1 - \sigma(x))$. Both terms are non-negative for
+    $y \in [0, 1]$, so their sum never cancels.
 
     Args:
-        input: logits $x$, any shape.
-        target: targets $y \in [0, 1]$, same shape.
+        input: logits $x$, any shape (0-d and empty included).
+        target: targets $y$, same shape; usually in $[0, 1]$, but, as in torch, other
+            values are not refused.
         weight: optional rescaling $w$, broadcastable to `input`.
         reduction: "none", "mean" (default) or "sum".
         pos_weight: optional weight $q$ of the positive term, broadcast along the last
@@ -108,36 +154,39 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     Returns:
         The loss with `input`'s dtype: shape of `input` for "none", a scalar otherwise.
     """
-    x, y = np.asarray(input), np.asarray(target)
-    softplus_neg = np.log1p(np.exp(-np.abs(x))) + np.maximum(-x, 0)  # -log sigmoid(x)
-    log_weight = 1 if pos_weight is None else 1 + (pos_weight - 1) * y
-    loss = (1 - y) * x + log_weight * softplus_neg
+    x = _float_array(input)
+    y = np.asarray(target, dtype=x.dtype)
+    q = 1 if pos_weight is None else np.asarray(pos_weight, dtype=x.dtype)
+    loss = (1 - y) * _softplus(x) + q * y * _softplus(-x)
     if weight is not None:
-        loss = loss * weight
+        loss = loss * np.asarray(weight, dtype=x.dtype)
     return _reduce(loss, reduction)
+# --8<-- [end:logits]
 
 
+# --8<-- [start:logits_grad]
 def binary_cross_entropy_with_logits_grad(input, target, weight=None, reduction="mean",
                                           pos_weight=None):
     r"""Derivative of `binary_cross_entropy_with_logits` with respect to the logits.
 
     $$\frac{\partial \ell_i}{\partial x_i}
-      = w_i\,[\,(1 + (q - 1)\,y_i)\,\sigma(x_i) - q\,y_i\,]$$
+      = w_i\,[\,(1 - y_i)\,\sigma(x_i) - q\,y_i\,\sigma(-x_i)\,]$$
 
-    which is $w_i(\sigma(x_i) - y_i)$ when $q = 1$: bounded, and never vanishing while
-    the prediction is wrong.
+    which is $w_i(\sigma(x_i) - y_i)$ when $q = 1$, written without the cancelling
+    difference $\sigma(x) - 1$: for $y = 1$ it is $-\sigma(-x)$, accurate for every $x$.
 
     The arguments are those of `binary_cross_entropy_with_logits`.
 
     Returns:
         An array with the shape and dtype of `input`.
     """
-    x, y = np.asarray(input), np.asarray(target)
-    e = np.exp(-np.abs(x))  # in (0, 1]: no overflow for any x
-    sigmoid = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
-    q = 1 if pos_weight is None else pos_weight
-    grad = (1 + (q - 1) * y) * sigmoid - q * y
-    return _scale(grad, weight, reduction)
+    x = _float_array(input)
+    y = np.asarray(target, dtype=x.dtype)
+    q = 1 if pos_weight is None else np.asarray(pos_weight, dtype=x.dtype)
+    grad = (1 - y) * _sigmoid(x) - q * y * _sigmoid(-x)
+    w = None if weight is None else np.asarray(weight, dtype=x.dtype)
+    return _scale(grad, w, reduction)
+# --8<-- [end:logits_grad]
 # --8<-- [end:impl]
 
 
@@ -151,11 +200,20 @@ if __name__ == "__main__":
           binary_cross_entropy_with_logits(x, np.ones(3), reduction="none"))
     # --8<-- [end:example]
 
+    # --8<-- [start:refuse]
+    for bad in (np.nan, 1.5):
+        try:
+            binary_cross_entropy(np.array([bad]), np.array([1.0]))
+        except ValueError as err:
+            print(f"p = {bad}: ValueError: {err}")
+    # --8<-- [end:refuse]
+
     # --8<-- [start:check]
     import torch
     F = torch.nn.functional
 
     rng = np.random.default_rng(0)
+    errors = {"binary_cross_entropy": {}, "binary_cross_entropy_with_logits": {}}
     for dtype in (np.float64, np.float32):
         x = (rng.normal(size=(64, 5)) * 4).astype(dtype)
         x[0, :2] = [1e4, -1e4]  # saturated logits
@@ -170,17 +228,23 @@ if __name__ == "__main__":
         ref_x = F.binary_cross_entropy_with_logits(xt, yt, weight=wt, pos_weight=qt)
         ref_p.backward()
         ref_x.backward()
-        ours_p = binary_cross_entropy(p, y, weight=w)
-        ours_x = binary_cross_entropy_with_logits(x, y, weight=w, pos_weight=q)
-        value_err = max(abs(ours_p - ref_p.item()), abs(ours_x - ref_x.item()))
-        grad_err = max(
-            np.abs(binary_cross_entropy_grad(p, y, weight=w) - pt.grad.numpy()).max(),
-            np.abs(binary_cross_entropy_with_logits_grad(x, y, weight=w, pos_weight=q)
-                   - xt.grad.numpy()).max(),
-        )
+        grad_p = binary_cross_entropy_grad(p, y, weight=w)
+        grad_x = binary_cross_entropy_with_logits_grad(x, y, weight=w, pos_weight=q)
         name = np.dtype(dtype).name
-        print(f"{name}: max |ours - torch| value {value_err:.1e}, grad {grad_err:.1e}")
+        errors["binary_cross_entropy"][name] = (
+            abs(binary_cross_entropy(p, y, weight=w) - ref_p.item()),
+            np.abs(grad_p - pt.grad.numpy()).max())
+        errors["binary_cross_entropy_with_logits"][name] = (
+            abs(binary_cross_entropy_with_logits(x, y, weight=w, pos_weight=q)
+                - ref_x.item()),
+            np.abs(grad_x - xt.grad.numpy()).max())
+    for function, rows in errors.items():
+        print(f"checked against torch.nn.functional.{function}")
+        for name, (v_err, g_err) in rows.items():
+            print(f"{name}: max |ours - torch| value {v_err:.1e}, grad {g_err:.1e}")
+    # --8<-- [end:check]
 
+    # --8<-- [start:extremes]
     # probabilities of exactly 0 and 1: both clamp the log at -100
     p = np.array([0.0, 1.0, 0.0, 1.0])
     y = np.array([0.0, 1.0, 1.0, 0.0])
@@ -192,4 +256,17 @@ if __name__ == "__main__":
     print("loss  torch  ", ref.detach().numpy())
     print("grad  ours   ", binary_cross_entropy_grad(p, y, reduction="none"))
     print("grad  torch  ", pt.grad.numpy())
-    # --8<-- [end:check]
+    # --8<-- [end:extremes]
+
+    # --8<-- [start:saturated]
+    # a confidently right logit: the true gradient is -sigmoid(-x), about -e^(-x)
+    x = np.array([20.0, 36.0, 40.0, 100.0])
+    xt = torch.tensor(x, requires_grad=True)
+    F.binary_cross_entropy_with_logits(xt, torch.ones(4, dtype=torch.float64),
+                                       reduction="sum").backward()
+    ours = binary_cross_entropy_with_logits_grad(x, np.ones(4), reduction="sum")
+    print("x           ", x)
+    print("grad  ours  ", ours)
+    print("grad  torch ", xt.grad.numpy())
+    print("-exp(-x)    ", -np.exp(-x))
+    # --8<-- [end:saturated]

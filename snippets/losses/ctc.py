@@ -8,14 +8,8 @@ ICML 2006
 """
 
 # --8<-- [start:impl]
+# --8<-- [start:extend]
 import numpy as np
-
-
-def _shift(v, k):
-    """`v` moved k places to the right along its last axis, filled with -inf (log 0)."""
-    out = np.full_like(v, -np.inf)
-    out[..., k:] = v[..., : v.shape[-1] - k]
-    return out
 
 
 def extend_with_blanks(target, blank=0):
@@ -34,6 +28,15 @@ def extend_with_blanks(target, blank=0):
     skip = np.zeros(len(ext), dtype=bool)
     skip[2:] = (ext[2:] != blank) & (ext[2:] != ext[:-2])  # "aa" must pass a blank
     return ext, skip
+# --8<-- [end:extend]
+
+
+# --8<-- [start:alpha]
+def _shift(v, k):
+    """`v` moved k places to the right along its last axis, filled with -inf (log 0)."""
+    out = np.full_like(v, -np.inf)
+    out[..., k:] = v[..., : v.shape[-1] - k]
+    return out
 
 
 def ctc_alpha(log_probs, target, blank=0):
@@ -43,7 +46,7 @@ def ctc_alpha(log_probs, target, blank=0):
     \alpha_{t-1}(s-1), \alpha_{t-1}(s-2)\big)$$
 
     where the $s-2$ term is present only if $l'_s$ is not blank and $l'_s \ne l'_{s-2}$.
-    $\alpha_t(s)$ is the log-probability of all path prefixes of length $t+1$ that end
+    $\alpha_t(s)$ is the log-probability of all path prefixes up to frame $t$ that end
     in state $s$ of the extended sequence $l'$.
 
     Args:
@@ -66,24 +69,51 @@ def ctc_alpha(log_probs, target, blank=0):
         jump = np.where(skip, _shift(prev, 2), -np.inf)  # s-2 -> s, only where allowed
         alpha[t] = np.logaddexp(np.logaddexp(prev, _shift(prev, 1)), jump) + emit[t]
     return alpha
+# --8<-- [end:alpha]
 
 
+# --8<-- [start:likelihood]
 def _log_likelihood(alpha, L):
     """log p(l|x): a complete path ends in the last label or in the final blank."""
     if alpha.shape[0] == 0:  # no frames: only the empty target has probability 1
         return np.asarray(0.0 if L == 1 else -np.inf, dtype=alpha.dtype)
     return np.logaddexp(alpha[-1, -1], alpha[-1, -2]) if L > 1 else alpha[-1, -1]
+# --8<-- [end:likelihood]
 
 
-def _split_targets(targets, target_lengths):
-    """Per-sample label arrays from padded (N, S) or concatenated (sum S_n,) targets."""
+# --8<-- [start:args]
+def _checked_targets(log_probs, targets, input_lengths, target_lengths, blank,
+                     reduction):
+    """Check the arguments (as torch does, and more); one label array per sample."""
+    if log_probs.ndim != 3 or log_probs.size == 0:
+        raise ValueError("log_probs must be a non-empty (T, N, C) array (as in torch)")
+    T, N, C = log_probs.shape
+    if reduction not in ("none", "sum", "mean"):
+        raise ValueError(f"unknown reduction {reduction!r}")
+    if not 0 <= blank < C:
+        raise ValueError(f"blank must be in [0, {C}), got {blank}")
+    in_len, tg_len = np.asarray(input_lengths), np.asarray(target_lengths)
+    if in_len.shape != (N,) or tg_len.shape != (N,):
+        raise ValueError(f"input_lengths and target_lengths must have shape ({N},)")
+    if (in_len < 0).any() or (in_len > T).any() or (tg_len < 0).any():
+        raise ValueError(f"need 0 <= input_lengths <= {T} and target_lengths >= 0")
     targets = np.asarray(targets)
-    if targets.ndim == 2:
-        return [targets[n, :s] for n, s in enumerate(target_lengths)]
-    ends = np.cumsum(target_lengths)
-    return [targets[e - s : e] for s, e in zip(target_lengths, ends, strict=True)]
+    if targets.ndim == 2:  # padded (N, S): row n holds target_lengths[n] labels
+        if targets.shape[0] != N or (tg_len > targets.shape[1]).any():
+            raise ValueError("padded targets need N rows of at least max(S_n) labels")
+        split = [targets[n, :s] for n, s in enumerate(tg_len)]
+    else:  # concatenated: exactly sum(target_lengths) labels
+        if targets.shape != (tg_len.sum(),):
+            raise ValueError("concatenated targets need sum(target_lengths) labels")
+        split = np.split(targets, np.cumsum(tg_len)[:-1])
+    for labels in split:  # torch does not check these: it returns numbers regardless
+        if ((labels < 0) | (labels >= C) | (labels == blank)).any():
+            raise ValueError(f"labels must be in [0, {C}) and not blank={blank}")
+    return split
+# --8<-- [end:args]
 
 
+# --8<-- [start:loss]
 def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0,
              reduction="mean", zero_infinity=False):
     r"""CTC loss: minus the log of the total probability of all alignments of a target.
@@ -94,23 +124,23 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0,
     Args:
         log_probs: log-probabilities (e.g. log_softmax outputs), shape (T, N, C).
         targets: labels, padded (N, S) or concatenated (sum(target_lengths),).
-        input_lengths: frames used per sample, shape (N,), each <= T.
-        target_lengths: labels per sample, shape (N,).
-        blank: index of the blank symbol (never a target label).
+        input_lengths: frames used per sample, shape (N,), each in [0, T].
+        target_lengths: labels per sample, shape (N,), each >= 0.
+        blank: index of the blank symbol, in [0, C) and never a target label.
         reduction: "none" | "sum" | "mean". "mean" divides each loss by its target
             length (at least 1), then averages over the batch, as torch does.
         zero_infinity: replace infinite losses (no possible alignment) by 0.
 
     Returns:
-        Shape (N,) for "none", else a scalar; the dtype of `log_probs`.
+        Shape (N,) for "none", else a scalar; the dtype of `log_probs`. NaN for a
+        sample whose used log-probabilities contain NaN, as in torch.
     """
     log_probs = np.asarray(log_probs)
-    N = log_probs.shape[1]  # log_probs is (T, N, C)
-    if log_probs.size == 0:
-        raise ValueError("log_probs must not be empty (torch refuses it too)")
+    split = _checked_targets(log_probs, targets, input_lengths, target_lengths, blank,
+                             reduction)
     dtype = log_probs.dtype
-    loss = np.empty(N, dtype=dtype)
-    for n, target in enumerate(_split_targets(targets, target_lengths)):
+    loss = np.empty(len(split), dtype=dtype)  # (N,)
+    for n, target in enumerate(split):
         lp = log_probs[: input_lengths[n], n]  # (T_n, C): frames this sample uses
         alpha = ctc_alpha(lp, target, blank)  # (T_n, 2S+1)
         loss[n] = -_log_likelihood(alpha, 2 * len(target) + 1)
@@ -120,14 +150,13 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0,
         return loss
     if reduction == "sum":
         return loss.sum()
-    if reduction == "mean":
-        lengths = np.maximum(np.asarray(target_lengths), 1).astype(dtype)
-        return (loss / lengths).mean()
-    raise ValueError(f"unknown reduction {reduction!r}")
+    lengths = np.maximum(np.asarray(target_lengths), 1).astype(dtype)
+    return (loss / lengths).mean()  # "mean": per-sample loss over target length
+# --8<-- [end:loss]
 # --8<-- [end:impl]
 
 
-# --8<-- [start:grad]
+# --8<-- [start:beta]
 def ctc_beta(log_probs, target, blank=0):
     r"""Backward variables of CTC in log space, for one sequence.
 
@@ -164,8 +193,10 @@ def ctc_beta(log_probs, target, blank=0):
         jump[~skip_next] = -np.inf
         beta[t] = np.logaddexp(np.logaddexp(nxt, step), jump)
     return beta
+# --8<-- [end:beta]
 
 
+# --8<-- [start:grad]
 def ctc_loss_grad(log_probs, targets, input_lengths, target_lengths, blank=0,
                   reduction="mean", zero_infinity=False):
     r"""Gradient of `ctc_loss` with respect to `log_probs`, by forward-backward.
@@ -185,17 +216,14 @@ def ctc_loss_grad(log_probs, targets, input_lengths, target_lengths, blank=0,
         for a sample with no possible alignment (0 if zero_infinity=True), as torch.
     """
     log_probs = np.asarray(log_probs)
-    N = log_probs.shape[1]  # log_probs is (T, N, C)
-    dtype = log_probs.dtype
-    grad = np.zeros_like(log_probs)
-    if log_probs.size == 0:
-        raise ValueError("log_probs must not be empty (torch refuses it too)")
-    if reduction not in ("none", "sum", "mean"):
-        raise ValueError(f"unknown reduction {reduction!r}")
+    split = _checked_targets(log_probs, targets, input_lengths, target_lengths, blank,
+                             reduction)
+    N, dtype = len(split), log_probs.dtype
+    grad = np.zeros_like(log_probs)  # (T, N, C)
     # d(reduced loss)/d(loss_n): 1, or 1 / (N * max(S_n, 1)) for the mean
     lengths = np.maximum(np.asarray(target_lengths), 1)
     weight = 1 / (lengths * N) if reduction == "mean" else np.ones(N)
-    for n, target in enumerate(_split_targets(targets, target_lengths)):
+    for n, target in enumerate(split):
         lp = log_probs[: input_lengths[n], n]  # (T_n, C)
         alpha, beta = ctc_alpha(lp, target, blank), ctc_beta(lp, target, blank)
         ext, _ = extend_with_blanks(target, blank)
@@ -227,6 +255,7 @@ if __name__ == "__main__":
     def log_softmax_backward(lp, g):  # chain d/d(log_softmax(z)) back to d/dz
         return g - np.exp(lp) * g.sum(-1, keepdims=True)
 
+    print("checked against torch.nn.functional.ctc_loss (through log_softmax)")
     rng = np.random.default_rng(0)
     T, N, C, S = 12, 4, 5, 4
     in_len = np.array([12, 10, 8, 12])

@@ -11,7 +11,7 @@ from snippets.activations.argmax import argmax, max_dim
 from snippets.activations.softmax import softmax
 from tests.helpers import dtype_id, tensor
 
-NOTES_EXAMPLE = np.array([[1, 3, 5], [2, 4, 1]])
+MATRIX = np.array([[1, 3, 5], [2, 4, 1]])
 INDEX_DTYPES = [
     pytest.param(np.float64, id="float64"),
     pytest.param(np.float32, id="float32"),
@@ -39,15 +39,16 @@ def with_ties(shape, dtype, seed=0):
     return np.random.default_rng(seed).integers(-2, 2, size=shape).astype(dtype)
 
 
-def test_notes_example():
-    """[[1,3,5],[2,4,1]]: flattened argmax 2, dim=0 gives [1,1,0], dim=1 gives [2,1], as torch."""
-    t = tensor(NOTES_EXAMPLE)
-    assert argmax(NOTES_EXAMPLE) == 2
-    assert argmax(NOTES_EXAMPLE, dim=0).tolist() == [1, 1, 0]
-    assert argmax(NOTES_EXAMPLE, dim=1).tolist() == [2, 1]
-    assert_same(argmax(NOTES_EXAMPLE), torch.argmax(t))
-    assert_same(argmax(NOTES_EXAMPLE, dim=0), torch.argmax(t, 0))
-    assert_same(argmax(NOTES_EXAMPLE, dim=1), torch.argmax(t, 1))
+def test_matrix_example():
+    """[[1,3,5],[2,4,1]]: flattened argmax 2, dim=0 gives [1,1,0], dim=1 gives [2,1], as torch
+    (0-based indices, as on the page)."""
+    t = tensor(MATRIX)
+    assert argmax(MATRIX) == 2
+    assert argmax(MATRIX, dim=0).tolist() == [1, 1, 0]
+    assert argmax(MATRIX, dim=1).tolist() == [2, 1]
+    assert_same(argmax(MATRIX), torch.argmax(t))
+    assert_same(argmax(MATRIX, dim=0), torch.argmax(t, 0))
+    assert_same(argmax(MATRIX, dim=1), torch.argmax(t, 1))
 
 
 @pytest.mark.parametrize("keepdim", [False, True], ids=["drop-dim", "keepdim"])
@@ -113,12 +114,48 @@ def test_nan_counts_as_the_maximum_like_torch():
 
 
 def test_empty_dimension_is_refused_like_torch():
-    """Reducing a dimension of size 0 has no answer: both raise instead of inventing one."""
+    """Reducing a dimension of size 0 has no answer: both raise instead of inventing one
+    (torch an IndexError, we a ValueError, as the page says), flattened or along dim."""
     x = np.zeros((3, 0))
-    with pytest.raises(ValueError, match="zero-size"):
+    with pytest.raises(ValueError, match="size 0"):
         argmax(x, dim=1)
     with pytest.raises(IndexError):
         torch.argmax(tensor(x), 1)
+    with pytest.raises(ValueError, match="size 0"):
+        argmax(np.zeros(0))
+    with pytest.raises(IndexError):
+        torch.argmax(tensor(np.zeros(0)))
+    with pytest.raises(ValueError, match="size 0"):
+        max_dim(x, 1)
+
+
+@pytest.mark.parametrize("keepdim", [False, True], ids=["drop-dim", "keepdim"])
+@pytest.mark.parametrize("dim", [0, -1, None])
+@pytest.mark.parametrize("dtype", INDEX_DTYPES)
+def test_zero_d_input_like_torch(dtype, dim, keepdim):
+    """A 0-d array is one entry: argmax 0 and max the entry itself, 0-d results, as torch."""
+    x = np.array(5, dtype=dtype)
+    t = tensor(x)
+    if dim is None:
+        assert_same(argmax(x, keepdim=keepdim), torch.argmax(t, keepdim=keepdim))
+        return
+    assert_same(argmax(x, dim, keepdim), torch.argmax(t, dim, keepdim))
+    values, indices = max_dim(x, dim, keepdim)
+    reference = torch.max(t, dim, keepdim)
+    assert_same(values, reference.values)
+    assert_same(indices, reference.indices)
+
+
+@pytest.mark.parametrize("dim", [1, -2])
+def test_zero_d_input_refuses_other_dims_like_torch(dim):
+    """Only dim 0 and -1 exist for a 0-d array: any other dim raises IndexError in both."""
+    x = np.array(5.0)
+    with pytest.raises(IndexError):
+        torch.argmax(tensor(x), dim)
+    with pytest.raises(IndexError, match="out of range"):
+        argmax(x, dim)
+    with pytest.raises(IndexError):
+        max_dim(x, dim)
 
 
 finite = arrays(np.float64, (3, 4), elements=st.floats(-1e4, 1e4))

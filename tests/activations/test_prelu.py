@@ -14,6 +14,7 @@ from tests.helpers import DTYPES, HARD_VALUES, assert_matches, dtype_id, random_
 # (input shape, weight shape): one shared slope, or one slope per channel (dim 1).
 CASES = [
     pytest.param((), (1,), id="scalar-shared"),
+    pytest.param((), (), id="scalar-0d-weight"),
     pytest.param((7,), (1,), id="vector-shared"),
     pytest.param((7,), (), id="vector-0d-weight"),
     pytest.param((0, 3), (3,), id="empty-batch-per-channel"),
@@ -43,9 +44,9 @@ def test_value_and_gradients_match_torch(shape, weight_shape, dtype):
     g = random_input(shape, dtype, seed=2, scale=1.0)
     y, grad_x, grad_w = torch_prelu(x, w, g)
     ours_x, ours_w = prelu_grad(x, w, g)
-    assert_matches(prelu(x, w), y)
-    assert_matches(ours_x, grad_x)
-    assert_matches(ours_w, grad_w)
+    assert_matches(prelu(x, w), y, rtol=0, atol=0)  # one multiplication: exact
+    assert_matches(ours_x, grad_x, rtol=0, atol=0)  # one multiplication: exact
+    assert_matches(ours_w, grad_w)  # a sum: the order of additions may differ from torch's
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
@@ -59,15 +60,22 @@ def test_default_grad_output_is_gradient_of_sum(dtype):
     assert_matches(ours_w, grad_w)
 
 
+@pytest.mark.parametrize("slopes", [(0.25, 0.01), (0.0, -0.5)], ids=str)
 @pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
-def test_hard_inputs(dtype):
-    """Magnitudes up to 1e4 and signed zeros, two channels: values, both gradients agree."""
-    x = HARD_VALUES.astype(dtype).reshape(7, 2)  # (N, C)
-    w = np.array([0.25, 0.01], dtype=dtype)
+def test_hard_inputs(dtype, slopes):
+    """Magnitudes up to 1e4, signed zeros, +-inf, zero and negative slopes: values (sign of
+    zero and 0 * -inf = NaN included) and both gradients agree with torch."""
+    x = np.concatenate([HARD_VALUES, [-np.inf, np.inf]]).astype(dtype).reshape(8, 2)  # (N, C)
+    w = np.array(slopes, dtype=dtype)
     g = np.ones_like(x)
     y, grad_x, grad_w = torch_prelu(x, w, g)
+    with np.errstate(invalid="ignore"):  # 0 * -inf = NaN for slope 0, as in torch
+        ours = prelu(x, w)
     ours_x, ours_w = prelu_grad(x, w, g)
-    assert_matches(prelu(x, w), y, rtol=0, atol=0)
+    assert_matches(ours, y, rtol=0, atol=0)
+    numbers = ~np.isnan(ours)  # the sign of a NaN is not specified
+    ref = y.detach().numpy()
+    np.testing.assert_array_equal(np.signbit(ours[numbers]), np.signbit(ref[numbers]))
     assert_matches(ours_x, grad_x, rtol=0, atol=0)
     assert_matches(ours_w, grad_w)  # a sum: the order of additions may differ from torch's
 
@@ -116,3 +124,39 @@ def test_slope_gradient_is_sum_of_negative_part(x):
     """With one slope, d(sum)/da is the sum of the non-positive inputs."""
     _, grad_w = prelu_grad(x, np.array([0.25]))
     np.testing.assert_allclose(grad_w, [np.minimum(x, 0).sum()], rtol=1e-12, atol=1e-12)
+
+
+def test_module_default_is_one_shared_slope():
+    """nn.PReLU() holds one slope, 0.25, used for every channel: it equals prelu with shape (1,)."""
+    module = torch.nn.PReLU()
+    assert tuple(module.weight.shape) == (1,)
+    assert module.weight.item() == 0.25
+    x = random_input((2, 3, 4), np.float32)
+    with torch.no_grad():
+        expected = module(tensor(x))
+    assert_matches(prelu(x, module.weight.detach().numpy()), expected, rtol=0, atol=0)
+
+
+def test_module_per_channel_needs_num_parameters_on_dim_1():
+    """nn.PReLU(num_parameters=C) has C slopes, applied along dim 1; a wrong dim 1 is refused."""
+    module = torch.nn.PReLU(num_parameters=3)
+    assert tuple(module.weight.shape) == (3,)
+    with torch.no_grad():
+        module.weight.copy_(torch.tensor([0.1, -0.2, 0.7]))
+        x = random_input((2, 3, 4), np.float32)
+        expected = module(tensor(x))
+    assert_matches(prelu(x, module.weight.detach().numpy()), expected, rtol=0, atol=0)
+    with pytest.raises(RuntimeError, match="channel size"):
+        module(torch.zeros(2, 4, 3))  # channels last: dim 1 has 4 entries
+    with pytest.raises(ValueError, match="slopes"):
+        prelu(np.zeros((2, 4, 3)), np.zeros(3))
+
+
+def test_float32_stays_float32_with_float64_slopes():
+    """float64 slopes are cast to the input's float32, as torch requires matching dtypes."""
+    x = random_input((4, 3), np.float32)
+    w = np.array([0.25, 0.5, -0.1])  # float64
+    assert prelu(x, w).dtype == np.float32
+    grad_x, grad_w = prelu_grad(x, w)
+    assert grad_x.dtype == np.float32
+    assert grad_w.dtype == np.float32

@@ -1,5 +1,6 @@
 """tanh and its derivative match torch.tanh and its autograd gradient."""
 
+import mpmath
 import numpy as np
 import pytest
 import torch
@@ -82,3 +83,25 @@ def test_derivative_is_one_minus_square(x):
     # near 0, 4e / (1 + e)^2 can round one ULP above 1 (e.g. at x = 1e-9): allow two ULPs
     assert np.all(tanh_grad(x) <= 1 + 2 * np.spacing(1.0))
     assert tanh_grad(np.float64(0.0)) == 1
+
+
+def test_derivative_keeps_relative_accuracy_in_the_tails():
+    """tanh'(x) = 4u / (1 + u)^2 is within 4 ULPs of a 50-digit reference out to |x| = 300."""
+    mpmath.mp.dps = 50
+    x = np.array([-300.0, -30.0, -10.0, -1.0, 1e-9, 0.5, 5.0, 19.5, 30.0, 300.0])
+    exact = np.array([float(1 / mpmath.cosh(v) ** 2) for v in x])
+    np.testing.assert_allclose(tanh_grad(x), exact, rtol=4 * np.finfo(np.float64).eps, atol=0)
+
+
+@pytest.mark.parametrize(("dtype", "x"), [
+    pytest.param(np.float32, 9.5, id="float32-9.5"),
+    pytest.param(np.float64, 19.5, id="float64-19.5"),
+])
+def test_torch_rounds_to_one_and_its_derivative_to_zero(dtype, x):
+    """The pitfall: beyond |x| ~ 9 (float32) or 19 (float64) torch's tanh is exactly 1 and
+    its 1 - y^2 exactly 0; ours stays positive."""
+    y, grad = torch_elementwise(torch.tanh, np.array([x], dtype=dtype))
+    assert y.item() == 1.0
+    assert grad.item() == 0.0
+    assert tanh(np.array([x], dtype=dtype))[0] == 1.0
+    assert tanh_grad(np.array([x], dtype=dtype))[0] > 0

@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 
 from tests.helpers import HARD_VALUES, dtype_id, tensor
 
-__all__ = ["REDUCTIONS", "dtype_id", "floats", "hard_pair", "pair", "reduce_torch_style",
-           "torch_value_and_grad"]
+__all__ = ["REDUCTIONS", "dtype_id", "floats", "hard_pair", "nonfinite_pair", "pair",
+           "reduce_torch_style", "torch_value_and_grad"]
 
 REDUCTIONS = [pytest.param(r, id=f"reduction-{r}") for r in ("mean", "sum", "none")]
 
@@ -32,9 +32,17 @@ def pair(shape, dtype, seed=0, scale=3.0) -> tuple[np.ndarray, np.ndarray]:
 
 
 def hard_pair(dtype) -> tuple[np.ndarray, np.ndarray]:
-    """Predictions of +-1e4 down to +-0 against targets that make residuals of every size."""
+    """Predictions of +-1e4 down to +-0 against targets that make residuals of every size, from
+    0 and 1e-8 up to 2e4 (the last pair is 1e4 against -1e4)."""
     x = HARD_VALUES.astype(dtype)
-    y = np.concatenate([HARD_VALUES[::2], np.zeros(len(HARD_VALUES) // 2)]).astype(dtype)
+    y = np.concatenate([HARD_VALUES[::2], np.zeros(len(HARD_VALUES) // 2 - 1), [-1e4]])
+    return x, y.astype(dtype)
+
+
+def nonfinite_pair(dtype) -> tuple[np.ndarray, np.ndarray]:
+    """NaN in the prediction and in the target, infinities of both signs, and inf - inf."""
+    x = np.array([np.nan, 1.0, np.inf, -np.inf, 0.0, np.inf, 2.0], dtype=dtype)
+    y = np.array([0.0, np.nan, 1.0, 1.0, 0.0, np.inf, -1.0], dtype=dtype)
     return x, y
 
 

@@ -58,6 +58,7 @@ CASES = [
     pytest.param(case(6, 4, [[1, 2], [3, 3, 3, 3]]), id="impossible-repeats"),
     pytest.param(case(5, 4, [[1, 2, 3, 1, 2, 3], [2]]), id="impossible-too-long"),
     pytest.param(case(4, 3, [[1], [2, 2]], input_lengths=[4, 2]), id="impossible-short-input"),
+    pytest.param(case(4, 3, [[], [1], [2]], input_lengths=[0, 0, 4]), id="zero-input-length"),
 ]
 
 
@@ -137,6 +138,77 @@ def test_empty_batch_is_rejected_like_torch():
         ctc_loss(lp, np.zeros((0, 2), dtype=int), [], [])
     with pytest.raises(ValueError, match="empty"):
         ctc_loss_grad(lp, np.zeros((0, 2), dtype=int), [], [])
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
+def test_nan_logits_give_nan_for_that_sample_like_torch(dtype):
+    """A NaN logit makes its sample's loss and gradient NaN; the other samples are untouched."""
+    z, targets, in_len, tg_len, blank = case(6, 4, [[1, 2], [3, 3], [2]])
+    z = z.astype(dtype)
+    z[2, 0, 1] = np.nan  # sample 0, frame 2
+    with np.errstate(invalid="ignore"):  # numpy warns when logaddexp meets a NaN
+        lp, ref, ref_grad = torch_reference(z, targets, in_len, tg_len, blank, "none", False)
+        ours = ctc_loss(lp, targets, in_len, tg_len, blank, "none")
+        grad = log_softmax_backward(lp, ctc_loss_grad(lp, targets, in_len, tg_len, blank,
+                                                      "none"))
+    assert np.isnan(ours[0])
+    assert np.isnan(grad[:, 0]).all()
+    assert np.isfinite(ours[1:]).all()
+    assert np.isfinite(grad[:, 1:]).all()
+    assert_matches(ours, ref)
+    assert_matches(grad, ref_grad)
+
+
+BAD_ARGUMENTS = [  # (targets, input_lengths, target_lengths, blank): each refused with a message
+    pytest.param([[1, 2]], [6], [2], 4, id="blank-too-large"),
+    pytest.param([[1, 2]], [6], [2], -1, id="blank-negative"),
+    pytest.param([[1, 2]], [7], [2], 0, id="input-longer-than-T"),
+    pytest.param([[1, 2]], [-1], [2], 0, id="negative-input-length"),
+    pytest.param([[1, 2]], [6], [-1], 0, id="negative-target-length"),
+    pytest.param([[1, 2]], [6], [3], 0, id="target-length-past-padding"),
+    pytest.param([1, 2, 3], [6], [2], 0, id="concatenated-too-long"),
+    pytest.param([[1, 2]], [6, 6], [2, 2], 0, id="lengths-not-N"),
+]
+
+
+@pytest.mark.parametrize(("targets", "in_len", "tg_len", "blank"), BAD_ARGUMENTS)
+def test_invalid_arguments_raise_like_torch(targets, in_len, tg_len, blank):
+    """Arguments torch refuses with a RuntimeError are refused here with a ValueError."""
+    lp = np.log(np.full((6, 1, 4), 0.25))
+    with pytest.raises(RuntimeError):
+        torch.nn.functional.ctc_loss(torch.tensor(lp), torch.tensor(targets),
+                                     torch.tensor(in_len), torch.tensor(tg_len), blank=blank)
+    for fn in (ctc_loss, ctc_loss_grad):
+        with pytest.raises(ValueError, match=r"blank|lengths|targets"):
+            fn(lp, np.array(targets), in_len, tg_len, blank)
+
+
+def test_labels_torch_does_not_check_are_refused():
+    """A blank or an out-of-range label inside a target: torch returns a number, we refuse."""
+    lp = torch.tensor(np.log(np.full((6, 1, 4), 0.25)))
+    value = torch.nn.functional.ctc_loss(lp, torch.tensor([[1, 0, 2]]), torch.tensor([6]),
+                                         torch.tensor([3]))  # blank 0 inside the target
+    assert torch.isfinite(value)  # no error from torch
+    for bad in ([[1, 0, 2]], [[1, 4, 2]], [[1, -1, 2]]):
+        with pytest.raises(ValueError, match="labels"):
+            ctc_loss(lp.numpy(), bad, [6], [3])
+        with pytest.raises(ValueError, match="labels"):
+            ctc_loss_grad(lp.numpy(), bad, [6], [3])
+    # padding beyond target_lengths is ignored, whatever it holds, by both
+    ref = torch.nn.functional.ctc_loss(lp, torch.tensor([[1, 2]]), torch.tensor([6]),
+                                       torch.tensor([2]))
+    padded = torch.nn.functional.ctc_loss(lp, torch.tensor([[1, 2, 0, 99]]),
+                                          torch.tensor([6]), torch.tensor([2]))
+    assert padded == ref
+    assert_matches(ctc_loss(lp.numpy(), [[1, 2, 0, 99]], [6], [2]), ref)
+
+
+def test_unknown_reduction_raises_before_any_work():
+    """An unknown reduction is an error in both functions."""
+    lp = np.log(np.full((3, 1, 3), 1 / 3))
+    for fn in (ctc_loss, ctc_loss_grad):
+        with pytest.raises(ValueError, match="reduction"):
+            fn(lp, [[1]], [3], [1], reduction="avg")
 
 
 def test_torch_leaf_gradient_is_softmax_minus_posterior():
@@ -254,3 +326,28 @@ def test_probabilities_exactly_zero_and_one(dtype):
     assert_matches(ctc_loss(*args), ref)
     assert_matches(ctc_loss(*args), ref_limit)
     assert_matches(log_softmax_backward(lp, ctc_loss_grad(*args)), ref_limit_grad)
+
+
+def test_torch_reads_an_out_of_range_label_from_the_next_sample():
+    """torch (CPU) takes label C of sample 0 from sample 1's row: a number, but not a loss."""
+    z, _, _, _, _ = case(6, 4, [[1, 2], [2, 3]], seed=5)
+    lp = z - np.logaddexp.reduce(z, axis=-1, keepdims=True)  # (T, 2, C=4)
+    value = torch.nn.functional.ctc_loss(tensor(lp), torch.tensor([[1, 4], [2, 3]]),
+                                         torch.tensor([6, 6]), torch.tensor([2, 2]),
+                                         reduction="none")  # no error for label 4 = C
+    # what torch computed: "label 4" of sample 0 is the blank column of sample 1
+    borrowed = np.concatenate([lp[:, 0], lp[:, 1, :1]], axis=-1)[:, None]  # (T, 1, 5)
+    np.testing.assert_allclose(value[0].item(), ctc_loss(borrowed, [[1, 4]], [6], [2], 0, "sum"),
+                               rtol=1e-12)
+    with pytest.raises(ValueError, match="labels"):
+        ctc_loss(lp, [[1, 4], [2, 3]], [6, 6], [2, 2])
+
+
+def test_unbatched_input_torch_accepts_is_refused():
+    """torch accepts unbatched (T, C) log_probs; the code here wants (T, N, C) (documented)."""
+    lp = np.log(np.full((6, 4), 0.25))
+    value = torch.nn.functional.ctc_loss(tensor(lp), torch.tensor([1, 2]), torch.tensor(6),
+                                         torch.tensor(2))
+    with pytest.raises(ValueError, match=r"\(T, N, C\)"):
+        ctc_loss(lp, [1, 2], 6, 2)
+    assert_matches(ctc_loss(lp[:, None], [[1, 2]], [6], [2]), value)  # with the batch axis

@@ -93,6 +93,75 @@ def test_linear_translators_match_autograd(N, M, Dx, Dy, dtype, reduction):
         assert_matches(ours, ref_grad, atol=rtol * ref_grad.abs().max().item())
 
 
+@pytest.mark.parametrize("reduction", REDUCTIONS, ids=lambda r: f"reduction-{r}")
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
+def test_nan_reconstruction_has_gradient_zero_like_torch(dtype, reduction):
+    """A NaN in a reconstruction or an input: NaN loss, gradient 0 there (torch's l1_loss)."""
+    x = np.array([np.nan, 1.0, np.inf, 0.5], dtype=dtype)
+    x_rec = np.array([0.0, np.nan, 1.0, 0.5], dtype=dtype)
+    y, y_rec = np.array([2.0], dtype=dtype), np.array([np.nan], dtype=dtype)
+    fwd, bwd, gx_ref, gy_ref = torch_cycle(x, x_rec, y, y_rec, 10.0, reduction)
+    assert gx_ref.numpy()[0] == gx_ref.numpy()[1] == gy_ref.numpy()[0] == 0
+    ours = cycle_consistency_loss(x, x_rec, y, y_rec, 10.0, reduction)
+    expected = (fwd, bwd) if reduction == "none" else (fwd + bwd,)
+    for a, b in zip(ours if reduction == "none" else (ours,), expected, strict=True):
+        assert_matches(a, b)
+    gx, gy = cycle_consistency_loss_grad(x, x_rec, y, y_rec, 10.0, reduction)
+    assert_matches(gx, gx_ref, rtol=0, atol=0)
+    assert_matches(gy, gy_ref, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS, ids=lambda r: f"reduction-{r}")
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
+def test_zero_d_and_empty_inputs_like_torch(dtype, reduction):
+    """0-d inputs match torch; empty ones give l1_loss's NaN mean, 0 sum, empty gradients."""
+    x, x_rec = np.array(1.0, dtype=dtype), np.array(3.0, dtype=dtype)
+    y, y_rec = np.array(-1.0, dtype=dtype), np.array(-1.5, dtype=dtype)
+    fwd, bwd, gx_ref, gy_ref = torch_cycle(x, x_rec, y, y_rec, 2.0, reduction)
+    ours = cycle_consistency_loss(x, x_rec, y, y_rec, 2.0, reduction)
+    gx, gy = cycle_consistency_loss_grad(x, x_rec, y, y_rec, 2.0, reduction)
+    if reduction == "none":
+        assert_matches(ours[0], fwd)
+        assert_matches(ours[1], bwd)
+    else:
+        assert_matches(ours, fwd + bwd)
+    assert_matches(gx, gx_ref, rtol=0, atol=0)
+    assert_matches(gy, gy_ref, rtol=0, atol=0)
+    e = np.zeros(0, dtype=dtype)
+    fwd, bwd, gx_ref, _ = torch_cycle(e, e, e, e, 2.0, reduction)
+    ours = cycle_consistency_loss(e, e, e, e, 2.0, reduction)
+    assert_matches(ours[0] if reduction == "none" else ours, fwd if reduction == "none"
+                   else fwd + bwd)  # NaN for "mean", 0 for "sum", empty for "none"
+    assert_matches(cycle_consistency_loss_grad(e, e, e, e, 2.0, reduction)[0], gx_ref)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
+def test_lambda_range_and_dtype(dtype):
+    """λ = 0 gives 0; λ < 0 and NaN are refused; a NumPy float64 λ keeps float32 results."""
+    x, x_rec = random_input((3,), dtype, seed=1), random_input((3,), dtype, seed=2)
+    assert cycle_consistency_loss(x, x_rec, x, x_rec, 0.0) == 0
+    assert cycle_consistency_loss(x, x_rec, x, x_rec, np.float64(2.0)).dtype == dtype
+    assert cycle_consistency_loss_grad(x, x_rec, x, x_rec, np.float64(2.0))[0].dtype == dtype
+    for bad in (-1.0, np.nan):
+        with pytest.raises(ValueError, match="lambda"):
+            cycle_consistency_loss(x, x_rec, x, x_rec, bad)
+        with pytest.raises(ValueError, match="lambda"):
+            cycle_consistency_loss_grad(x, x_rec, x, x_rec, bad)
+
+
+def test_shape_mismatch_and_unknown_reduction_raise():
+    """A reconstruction of another shape (which would broadcast) and a bad reduction raise."""
+    x = np.zeros((4, 1))
+    with pytest.raises(ValueError, match="shape"):
+        cycle_consistency_loss(x, np.zeros(4), x, x)
+    with pytest.raises(ValueError, match="shape"):
+        cycle_consistency_loss_grad(x, x, x, np.zeros(4))
+    with pytest.raises(ValueError, match="reduction"):
+        cycle_consistency_loss(x, x, x, x, reduction="avg")
+    with pytest.raises(ValueError, match="reduction"):
+        cycle_consistency_loss_grad(x, x, x, x, reduction="avg")
+
+
 @settings(max_examples=50, deadline=None)
 @given(st.integers(1, 4), st.floats(0.1, 3.0))
 def test_inverse_translators_give_zero_loss(D, scale):
@@ -115,3 +184,18 @@ def test_loss_is_linear_in_lambda(lambda_cyc):
                                lambda_cyc * base, rtol=1e-14, atol=1e-300)
     gx, _ = cycle_consistency_loss_grad(x, x_rec, y, y_rec, lambda_cyc)
     np.testing.assert_allclose(gx, lambda_cyc * np.sign(x_rec - x) / 5, rtol=1e-14)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS, ids=lambda r: f"reduction-{r}")
+def test_uint8_images_do_not_wrap_around(reduction):
+    """uint8 inputs give the float64 result: |3 - 5| is 2, not 254 (torch refuses integers)."""
+    x, x_rec = np.array([[3, 5], [0, 255]], np.uint8), np.array([[5, 3], [255, 0]], np.uint8)
+    xf, rf = x.astype(np.float64), x_rec.astype(np.float64)
+    ours = cycle_consistency_loss(x, x_rec, x, x_rec, 2.5, reduction)
+    ref = cycle_consistency_loss(xf, rf, xf, rf, 2.5, reduction)
+    np.testing.assert_array_equal(ours, ref)
+    for g, g_ref in zip(cycle_consistency_loss_grad(x, x_rec, x, x_rec, 2.5, reduction),
+                        cycle_consistency_loss_grad(xf, rf, xf, rf, 2.5, reduction), strict=True):
+        assert_matches(g, g_ref, rtol=0, atol=0)
+    np.testing.assert_array_equal(cycle_consistency_loss(x, x_rec, x, x_rec, 1.0, "none")[0],
+                                  [[2, 2], [255, 255]])

@@ -181,6 +181,37 @@ def test_lsgan_codings_match_mse_loss(a, b, c, dtype):
     assert_matches(lsgan_generator_loss_grad(fake, c), ft.grad)
 
 
+@pytest.mark.parametrize("name", DISCRIMINATOR)
+@reductions
+@dtypes
+def test_discriminator_nan_scores_like_torch(name, dtype, reduction):
+    """NaN scores: values and gradients equal torch's (NaN, or ∓1 through the hinge's ReLU)."""
+    real = np.array([np.nan, 0.5, 2.0, -3.0], dtype=dtype)
+    fake = np.array([1.0, np.nan, -2.0, np.nan], dtype=dtype)
+    with np.errstate(invalid="ignore"):  # numpy warns when logaddexp meets a NaN
+        check_discriminator(name, real, fake, reduction)
+
+
+@pytest.mark.parametrize("name", GENERATOR)
+@reductions
+@dtypes
+def test_generator_nan_scores_like_torch(name, dtype, reduction):
+    """NaN fake scores: generator values and gradients equal torch's."""
+    with np.errstate(invalid="ignore"):  # numpy warns when logaddexp meets a NaN
+        check_generator(name, np.array([np.nan, 0.5, -2.0], dtype=dtype), reduction)
+
+
+@dtypes
+def test_lsgan_targets_keep_the_dtype(dtype):
+    """NumPy float64 targets a, b, c do not promote float32 scores (torch keeps float32)."""
+    real, fake = random_input((5,), dtype, seed=6), random_input((5,), dtype, seed=7)
+    a, b, c = np.float64(-1.0), np.float64(1.0), np.float64(0.0)
+    assert lsgan_discriminator_loss(real, fake, a, b).dtype == dtype
+    assert all(g.dtype == dtype for g in lsgan_discriminator_loss_grad(real, fake, a, b))
+    assert lsgan_generator_loss(fake, c).dtype == dtype
+    assert lsgan_generator_loss_grad(fake, c).dtype == dtype
+
+
 def test_bad_reduction_and_shapes_raise():
     """An unknown reduction or mismatched real/fake shapes is an error, as in torch."""
     with pytest.raises(ValueError, match="reduction"):
@@ -202,13 +233,16 @@ def test_minimax_matches_bce_anywhere_in_range(d):
 
 @settings(max_examples=60, deadline=None)
 @given(logits)
-def test_saturating_plus_non_saturating_is_minus_logit(d):
-    """Property: log(1 - σ(d)) - log σ(d) = -d, so the two gradients sum to -1."""
-    total = saturating_generator_loss(d, "none") + non_saturating_generator_loss(d, "none")
-    np.testing.assert_allclose(total, -d, rtol=1e-12, atol=1e-12)
-    grads = saturating_generator_loss_grad(d, "none") + non_saturating_generator_loss_grad(
-        d, "none")
+def test_saturating_plus_non_saturating_is_minus_logit(f):
+    """Property: log(1 - σ(f)) + (-log σ(f)) = -f exactly, so the two gradients sum to -1."""
+    total = saturating_generator_loss(f, "none") + non_saturating_generator_loss(f, "none")
+    np.testing.assert_allclose(total, -f, rtol=1e-12, atol=1e-12)
+    grads = saturating_generator_loss_grad(f, "none") + non_saturating_generator_loss_grad(
+        f, "none")
     np.testing.assert_allclose(grads, -1.0, rtol=0, atol=1e-15)
+    # their difference is not -f: it is -softplus(f) - softplus(-f) <= -log 4
+    difference = saturating_generator_loss(f, "none") - non_saturating_generator_loss(f, "none")
+    assert np.all(difference <= -np.log(4) * (1 - 1e-12))
 
 
 @settings(max_examples=60, deadline=None)
@@ -227,3 +261,17 @@ def test_tiny_losses_keep_relative_accuracy():
     exact = np.log1p(np.exp(d))  # no overflow for these d; the float64 reference formula
     np.testing.assert_allclose(minimax_discriminator_loss(-d, d, "none"), 2 * exact,
                                rtol=1e-15, atol=0)
+
+
+def test_integer_scores_are_treated_as_float64():
+    """Integer scores give the float64 results (NumPy would truncate 1/n and c = 0.5 to 0)."""
+    real, fake = [2, -1], [0, 3]
+    rf, ff = np.array(real, np.float64), np.array(fake, np.float64)
+    for ours, args in ((wasserstein_critic_loss_grad, ()), (lsgan_discriminator_loss, (0.5, 1.5)),
+                       (lsgan_discriminator_loss_grad, (0.5, 1.5)),
+                       (hinge_discriminator_loss_grad, ()), (minimax_discriminator_loss, ())):
+        np.testing.assert_array_equal(ours(real, fake, *args), ours(rf, ff, *args))
+    for ours, args in ((wasserstein_generator_loss_grad, ()), (lsgan_generator_loss, (0.5,)),
+                       (lsgan_generator_loss_grad, (0.5,)), (hinge_generator_loss_grad, ())):
+        np.testing.assert_array_equal(ours(fake, *args), ours(ff, *args))
+    np.testing.assert_array_equal(wasserstein_critic_loss_grad(real, fake)[0], [-0.5, -0.5])

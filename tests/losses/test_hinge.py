@@ -107,3 +107,105 @@ def test_binary_hinge_is_two_class_multi_margin(s, positive, margin, p):
                                        torch.tensor([int(positive)]), p=p, margin=margin)
     np.testing.assert_allclose(hinge_loss(np.array([s]), np.array([y]), margin, p),
                                2 * ref.item(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("p", [0, 1.5, 3], ids=lambda p: f"p{p}")
+def test_other_powers_are_refused_like_torch(p):
+    """p outside {1, 2} raises ValueError in all four functions; torch refuses it too."""
+    x, y = np.zeros((2, 3)), np.array([0, 1])
+    for call in (lambda: hinge_loss(x[0], np.ones(3), p=p),
+                 lambda: hinge_loss_grad(x[0], np.ones(3), p=p),
+                 lambda: multi_margin_loss(x, y, p=p),
+                 lambda: multi_margin_loss_grad(x, y, p=p)):
+        with pytest.raises(ValueError, match="p must be 1 or 2"):
+            call()
+    with pytest.raises(ValueError, match="only p == 1 and p == 2"):
+        functional.multi_margin_loss(torch.zeros(2, 3), torch.tensor([0, 1]), p=p)
+
+
+@pytest.mark.parametrize("p", [1, 2], ids=["p1", "p2"])
+@pytest.mark.parametrize("dtype", DTYPES, **DTYPE_IDS)
+def test_zero_labels_give_a_constant(dtype, p):
+    """A label 0 instead of -1: the loss is max(0, m)^p whatever the score, gradient 0."""
+    s = np.array([-1e4, -2.0, 0.0, 0.3, 2.0, 1e4], dtype=dtype)
+    y = np.zeros_like(s)
+    for margin in (0.5, 1.0, 2.0):
+        loss = hinge_loss(s, y, margin, p, reduction="none")
+        assert loss.dtype == dtype
+        np.testing.assert_array_equal(loss, np.full_like(s, margin**p))
+        np.testing.assert_array_equal(hinge_loss_grad(s, y, margin, p, "sum"), 0)
+
+
+@pytest.mark.parametrize("p", [1, 2], ids=["p1", "p2"])
+def test_binary_nan_gives_nan(p):
+    """A NaN score gives a NaN loss and a NaN gradient; the other entries are unaffected."""
+    s, y = np.array([np.nan, 0.5, 2.0]), np.array([1.0, 1.0, -1.0])
+    loss, grad = hinge_loss(s, y, p=p, reduction="none"), hinge_loss_grad(s, y, p=p)
+    assert np.isnan(loss[0])
+    assert np.isnan(grad[0])
+    assert np.all(np.isfinite(loss[1:]))
+    assert np.all(np.isfinite(grad[1:]))
+
+
+@pytest.mark.parametrize("p", [1, 2], ids=["p1", "p2"])
+def test_multi_margin_nan_gives_nan_where_torch_skips_it(p):
+    """A NaN score: ours is NaN (value and gradient row); torch silently skips the term."""
+    x = np.array([[np.nan, 0.0, 1.0], [0.5, np.nan, 0.0], [0.1, 0.2, 0.3]])
+    y = np.array([0, 0, 0])
+    xt = tensor(x, grad=True)
+    ref = functional.multi_margin_loss(xt, torch.tensor(y), p=p, reduction="none")
+    ref.sum().backward()
+    assert torch.isfinite(ref).all()
+    assert ref[0] == 0
+    assert torch.isfinite(xt.grad).all()
+    ours = multi_margin_loss(x, y, p=p, reduction="none")
+    grad = multi_margin_loss_grad(x, y, p=p, reduction="none")
+    assert np.all(np.isnan(ours[:2]))
+    assert np.all(np.isnan(grad[0]))
+    assert np.isnan(grad[1, 0])
+    assert np.isnan(grad[1, 1])
+    assert grad[1, 2] == xt.grad[1, 2]
+    assert_matches(ours[2], ref[2])
+    assert_matches(grad[2], xt.grad[2])
+
+
+def test_multi_margin_refuses_0d_input():
+    """A 0-d score has no class axis: ValueError (torch treats it as one class, loss 0)."""
+    with pytest.raises(ValueError, match=r"shape \(C,\) or \(N, C\)"):
+        multi_margin_loss(np.array(1.0), np.array(0))
+    with pytest.raises(ValueError, match=r"shape \(C,\) or \(N, C\)"):
+        multi_margin_loss_grad(np.array(1.0), np.array(0))
+    assert functional.multi_margin_loss(torch.tensor(1.0), torch.tensor(0)).item() == 0
+
+
+@pytest.mark.parametrize("bad", [-1, 3], ids=["minus-one", "C"])
+def test_out_of_range_targets_are_refused_like_torch(bad):
+    """A class index outside [0, C) raises ValueError, as torch raises; NumPy indexing would
+    silently read -1 as the last class."""
+    x, y = np.zeros((2, 3)), np.array([0, bad])
+    for call in (lambda: multi_margin_loss(x, y), lambda: multi_margin_loss_grad(x, y),
+                 lambda: multi_margin_loss(x[0], np.array(bad))):
+        with pytest.raises(ValueError, match=r"class indices in \[0, 3\)"):
+            call()
+    with pytest.raises((RuntimeError, IndexError), match="out of range"):
+        functional.multi_margin_loss(torch.zeros(2, 3), torch.tensor([0, bad]))
+
+
+def test_class_weight_multiplies_the_powered_term():
+    """With p = 2 the weight multiplies max(0, z)^2 (torch's docs and code), not z inside."""
+    x, y, w = np.array([[0.0, 0.5]]), np.array([0]), np.array([3.0, 1.0])
+    z = 1.0 - 0.0 + 0.5  # m - x_y + x_1
+    ref = functional.multi_margin_loss(tensor(x), torch.tensor(y), p=2, weight=tensor(w))
+    assert ref.item() == pytest.approx(3.0 * z**2 / 2, rel=1e-15)
+    assert multi_margin_loss(x, y, p=2, weight=w) == pytest.approx(3.0 * z**2 / 2, rel=1e-15)
+
+
+def test_unknown_reduction_is_refused():
+    """A misspelt reduction raises ValueError in the losses and in their gradients."""
+    x, y = np.zeros((2, 3)), np.array([0, 1])
+    for call in (lambda: hinge_loss(x[0], np.ones(3), reduction="avg"),
+                 lambda: hinge_loss_grad(x[0], np.ones(3), reduction="avg"),
+                 lambda: multi_margin_loss(x, y, reduction="avg"),
+                 lambda: multi_margin_loss_grad(x, y, reduction="avg")):
+        with pytest.raises(ValueError, match="unknown reduction"):
+            call()

@@ -1,5 +1,7 @@
 """Huber and smooth L1 losses and their gradients match torch, and the identities between them."""
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -21,14 +23,15 @@ from tests.losses._regression import (
     dtype_id,
     floats,
     hard_pair,
+    nonfinite_pair,
     pair,
     torch_value_and_grad,
 )
 
 huber_torch = torch.nn.functional.huber_loss
 smooth_l1_torch = torch.nn.functional.smooth_l1_loss
-DELTAS = [pytest.param(d, id=f"delta-{d}") for d in (0.25, 1.0, 3.0)]
-BETAS = [pytest.param(b, id=f"beta-{b}") for b in (0.0, 0.25, 1.0, 3.0)]
+DELTAS = [pytest.param(d, id=f"delta-{d}") for d in (0.25, 1.0, 3.0, np.inf)]
+BETAS = [pytest.param(b, id=f"beta-{b}") for b in (0.0, 0.25, 1.0, 3.0, np.inf)]
 
 
 @pytest.mark.parametrize("delta", DELTAS)
@@ -96,22 +99,106 @@ def test_mean_of_empty_batch_is_nan_like_torch(dtype):
     assert huber_loss_grad(x, x).shape == smooth_l1_loss_grad(x, x).shape == (0,)
 
 
-def test_invalid_thresholds_raise_like_torch():
-    """delta <= 0 and beta < 0 are rejected, as torch rejects them."""
+@pytest.mark.parametrize("bad", [0.0, -1.0, np.nan], ids=["zero", "negative", "nan"])
+def test_invalid_delta_raises_like_torch(bad):
+    """delta <= 0 and delta = NaN are rejected, as torch rejects them."""
     x = np.zeros(2)
-    for bad in (0.0, -1.0):
-        with pytest.raises(ValueError, match="delta"):
-            huber_loss(x, x, delta=bad)
-        with pytest.raises(ValueError, match="delta"):
-            huber_loss_grad(x, x, delta=bad)
-        with pytest.raises(RuntimeError, match="delta"):
-            huber_torch(tensor(x), tensor(x), delta=bad)
+    with pytest.raises(ValueError, match="delta"):
+        huber_loss(x, x, delta=bad)
+    with pytest.raises(ValueError, match="delta"):
+        huber_loss_grad(x, x, delta=bad)
+    with pytest.raises(RuntimeError, match="delta"):
+        huber_torch(tensor(x), tensor(x), delta=bad)
+
+
+@pytest.mark.parametrize("bad", [-1.0, np.nan], ids=["negative", "nan"])
+def test_invalid_beta_raises_like_torch(bad):
+    """beta < 0 and beta = NaN are rejected, as torch rejects them (beta = 0 is allowed)."""
+    x = np.zeros(2)
     with pytest.raises(ValueError, match="beta"):
-        smooth_l1_loss(x, x, beta=-1.0)
+        smooth_l1_loss(x, x, beta=bad)
     with pytest.raises(ValueError, match="beta"):
-        smooth_l1_loss_grad(x, x, beta=-1.0)
+        smooth_l1_loss_grad(x, x, beta=bad)
     with pytest.raises(RuntimeError, match="beta"):
-        smooth_l1_torch(tensor(x), tensor(x), beta=-1.0)
+        smooth_l1_torch(tensor(x), tensor(x), beta=bad)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
+def test_nan_and_inf_match_torch(dtype, reduction):
+    """NaN and infinite residuals give torch's values and gradients, for every threshold."""
+    # The gradient at a NaN residual is NaN for Huber and for smooth L1 with beta > 0, but 0
+    # for beta = 0, where torch computes the L1 gradient (sign(NaN) taken as 0).
+    x, y = nonfinite_pair(dtype)
+    with np.errstate(invalid="ignore"):  # numpy warns when inf - inf makes a NaN
+        for k in (0.5, 1.0, np.inf):
+            value, grad = torch_value_and_grad(huber_torch, x, y, reduction, delta=k)
+            assert_matches(huber_loss(x, y, reduction, k), value)
+            assert_matches(huber_loss_grad(x, y, reduction, k), grad)
+        for k in (0.0, 0.5, 1.0, np.inf):
+            value, grad = torch_value_and_grad(smooth_l1_torch, x, y, reduction, beta=k)
+            assert_matches(smooth_l1_loss(x, y, reduction, k), value)
+            assert_matches(smooth_l1_loss_grad(x, y, reduction, k), grad)
+            assert (grad.numpy()[0] == 0) == (k == 0)  # the NaN residual
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_float32_residuals_beyond_1e19_match_torch_without_warnings(reduction):
+    """Residuals up to 1e38 in float32: torch's values and gradients, and no overflow warning
+    from the unused quadratic branch (warnings are errors in the tests)."""
+    x = np.array([1e20, -1e30, 1e38, 0.5, 0.0], dtype=np.float32)  # delta * |r| < 3.4e38
+    y = np.zeros_like(x)
+    for k in (0.5, 2.0):
+        value, grad = torch_value_and_grad(huber_torch, x, y, reduction, delta=k)
+        assert_matches(huber_loss(x, y, reduction, k), value)
+        assert_matches(huber_loss_grad(x, y, reduction, k), grad)
+        value, grad = torch_value_and_grad(smooth_l1_torch, x, y, reduction, beta=k)
+        assert_matches(smooth_l1_loss(x, y, reduction, k), value)
+        assert_matches(smooth_l1_loss_grad(x, y, reduction, k), grad)
+
+
+def test_integer_inputs_are_refused_like_torch():
+    """Integer arrays raise (cast to an int, delta = 0.5 would be 0); torch refuses them too."""
+    x, y = np.array([3, 0]), np.array([0, 0])
+    for fn in (huber_loss, huber_loss_grad, smooth_l1_loss, smooth_l1_loss_grad):
+        with pytest.raises(TypeError, match="float"):
+            fn(x, y, "none", 0.5)
+    for fn in (huber_torch, smooth_l1_torch):
+        with pytest.raises(RuntimeError, match="Long"):
+            fn(torch.tensor(x), torch.tensor(y))
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
+def test_zero_d_inputs_and_float64_thresholds_keep_the_dtype(dtype):
+    """0-d inputs work, and a NumPy float64 threshold does not promote float32 results."""
+    x, y = np.array(5.0, dtype=dtype), np.array(2.0, dtype=dtype)
+    k = np.float64(1.5)
+    for reduction in ("mean", "sum", "none"):
+        value, grad = torch_value_and_grad(huber_torch, x, y, reduction, delta=float(k))
+        assert_matches(huber_loss(x, y, reduction, k), value)
+        assert_matches(huber_loss_grad(x, y, reduction, k), grad)
+        value, grad = torch_value_and_grad(smooth_l1_torch, x, y, reduction, beta=float(k))
+        assert_matches(smooth_l1_loss(x, y, reduction, k), value)
+        assert_matches(smooth_l1_loss_grad(x, y, reduction, k), grad)
+
+
+def test_minimax_threshold_shrinks_with_contamination():
+    """Huber's 2φ(k)/k - 2Φ(-k) = ε/(1-ε): k ≈ 1.40 at ε = 5 %, 1.14 at 10 %, less for larger ε."""
+    def threshold(eps):
+        def excess(k):  # decreasing in k; its root is the minimax threshold
+            phi = math.exp(-k * k / 2) / math.sqrt(2 * math.pi)
+            return 2 * phi / k - math.erfc(k / math.sqrt(2)) - eps / (1 - eps)  # 2Φ(-k)
+
+        lo, hi = 0.01, 10.0
+        for _ in range(80):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if excess(mid) > 0 else (lo, mid)
+        return lo
+
+    assert round(threshold(0.05), 2) == 1.40  # 1.3984
+    assert round(threshold(0.10), 2) == 1.14  # 1.1402
+    ks = [threshold(eps) for eps in (0.01, 0.05, 0.1, 0.2)]
+    assert ks == sorted(ks, reverse=True)
 
 
 # Property tests. Residuals come from y = 0, so x is the residual.

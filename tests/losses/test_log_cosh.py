@@ -1,8 +1,10 @@
 """Log-cosh loss against the direct float64 formula log(cosh(r)) in torch, and its two limits.
 
 PyTorch has no log-cosh loss. The reference is torch.log(torch.cosh(r)) evaluated in float64 on
-residuals with |r| <= 20 (where it neither overflows nor loses digits), with its autograd
-gradient; beyond that range the limits r^2 / 2 and |r| - log 2 are the reference.
+residuals with |r| <= 20 (where it does not overflow and its absolute error is float64 rounding;
+its relative error grows for tiny |r|, so small residuals are checked against 50-digit
+arithmetic), with its autograd gradient; beyond that range the limits r^2 / 2 and |r| - log 2
+are the reference.
 """
 
 from decimal import Decimal, localcontext
@@ -15,7 +17,7 @@ from hypothesis import strategies as st
 
 from snippets.losses.log_cosh import log_cosh, log_cosh_loss, log_cosh_loss_grad
 from tests.helpers import DTYPES, SHAPES, assert_matches
-from tests.losses._regression import REDUCTIONS, dtype_id, reduce_torch_style
+from tests.losses._regression import REDUCTIONS, dtype_id, nonfinite_pair, reduce_torch_style
 
 LOG2 = np.log(2.0)
 
@@ -73,6 +75,26 @@ def test_hard_inputs_do_not_overflow(dtype):
 
 
 @pytest.mark.parametrize(("dtype", "big"), [
+    pytest.param(np.float64, 1.7e308, id="float64-1.7e308"),
+    pytest.param(np.float32, 3e38, id="float32-3e38"),
+])
+def test_largest_floats_raise_no_overflow(dtype, big):
+    """Near the largest float the loss is |r| - log 2 with no overflow warning (warnings are
+    errors in the tests): -2|r| would overflow, so e^(-2|r|) is formed as (e^(-|r|))^2."""
+    r = np.array([-big, big], dtype=dtype)
+    expected = (np.abs(r.astype(np.float64)) - LOG2).astype(dtype)
+    assert_matches(log_cosh_loss(r, np.zeros_like(r), "none"), expected)
+
+
+def test_integer_residuals_are_refused():
+    """An integer array raises: in an integer dtype log 2 would round to 0 (3 gave 3.0025)."""
+    with pytest.raises(TypeError, match="float"):
+        log_cosh(np.array([3, 0]))
+    with pytest.raises(TypeError, match="float"):
+        log_cosh_loss(np.array([3, 0]), np.array([0, 0]))
+
+
+@pytest.mark.parametrize(("dtype", "big"), [
     pytest.param(np.float64, 711.0, id="float64-711"),
     pytest.param(np.float32, 90.0, id="float32-90"),
 ])
@@ -85,6 +107,39 @@ def test_naive_formula_overflows_where_ours_does_not(dtype, big):
     torch.log(torch.cosh(rt)).sum().backward()
     assert torch.isnan(rt.grad)[0]
     assert np.isfinite(log_cosh(r))[0]
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
+def test_nan_and_inf_residuals(dtype, reduction):
+    """NaN residuals give NaN loss and gradient (as the torch formula does); ±inf gives inf, ±1."""
+    x, y = nonfinite_pair(dtype)  # residuals: NaN, NaN, inf, -inf, 0, NaN (inf - inf), 3
+    with np.errstate(invalid="ignore"):  # numpy warns when inf - inf makes a NaN
+        loss = log_cosh_loss(x, y, "none")
+        grad = log_cosh_loss_grad(x, y, "none")
+        reduced = log_cosh_loss(x, y, reduction)
+        nan = np.isnan(x - y)
+    assert np.array_equal(np.isnan(loss), nan)
+    assert np.array_equal(np.isnan(grad), nan)
+    assert loss[2] == loss[3] == np.inf
+    assert list(grad[2:5]) == [1, -1, 0]
+    assert loss[4] == 0
+    assert loss.dtype == grad.dtype == dtype
+    assert np.isnan(reduced).any()
+    # torch's direct formula agrees where it is defined: NaN in, NaN out
+    rt = torch.tensor(np.array([np.nan], dtype=dtype), requires_grad=True)
+    torch.log(torch.cosh(rt)).sum().backward()
+    assert torch.isnan(rt.grad)[0]
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
+def test_zero_d_inputs(dtype):
+    """0-d arrays (np.array(5.)) give 0-d results of the input dtype, equal to the reference."""
+    x, y = np.array(5.0, dtype=dtype), np.array(2.0, dtype=dtype)
+    for reduction in ("mean", "sum", "none"):
+        value, grad = reference(x, y, reduction)
+        assert_matches(log_cosh_loss(x, y, reduction), value.astype(dtype))
+        assert_matches(log_cosh_loss_grad(x, y, reduction), grad.astype(dtype))
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
@@ -124,7 +179,10 @@ def test_quadratic_limit_for_small_residuals(r):
 @settings(deadline=None, max_examples=100)
 @given(st.floats(20, 1e300, allow_nan=False), st.sampled_from([-1.0, 1.0]))
 def test_linear_limit_for_large_residuals(a, sign):
-    """log cosh r = |r| - log 2 + log1p(exp(-2|r|)): within e^(-2|r|) (< 5e-18) of |r| - log 2."""
+    """log cosh r = |r| - log 2 + log1p(exp(-2|r|)): for |r| >= 20 exactly |r| - log 2 in float64.
+
+    The last term is below 5e-18, under half an ulp of |r| >= 20, so the rounded result is
+    bit-for-bit the rounded |r| - log 2."""
     r = sign * a
-    np.testing.assert_allclose(log_cosh(np.array(r)), a - LOG2, rtol=2e-16, atol=0)
+    assert log_cosh(np.array(r)) == a - LOG2
     assert log_cosh_loss_grad(np.array(r), np.array(0.0), "none") == sign

@@ -15,6 +15,7 @@ from tests.losses._regression import (
     dtype_id,
     floats,
     hard_pair,
+    nonfinite_pair,
     pair,
     torch_value_and_grad,
 )
@@ -53,6 +54,45 @@ def test_gradient_at_zero_residual_is_zero_like_torch(dtype, reduction):
     ours = l1_loss_grad(x, y, reduction)
     assert_matches(ours, grad, rtol=0, atol=0)
     assert np.all(ours[:3] == 0)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
+def test_nan_residual_has_gradient_zero_like_torch(dtype, reduction):
+    """A NaN residual: NaN loss, but gradient 0 there (torch's backward); infinities give ±1."""
+    x, y = nonfinite_pair(dtype)
+    value, grad = torch_value_and_grad(l1_torch, x, y, reduction)
+    assert grad.numpy()[0] == grad.numpy()[1] == 0  # torch: 0 at NaN, not NaN
+    with np.errstate(invalid="ignore"):  # numpy warns when inf - inf makes a NaN
+        ours = l1_loss_grad(x, y, reduction)
+        assert_matches(l1_loss(x, y, reduction), value)
+    assert_matches(ours, grad, rtol=0, atol=0)
+    assert not np.isnan(ours).any()
+
+
+def test_nan_target_leaves_the_weights_finite_in_torch():
+    """The pitfall: a NaN target makes l1_loss NaN but the weight gradient finite (MSE: NaN)."""
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 1).double()
+    x = torch.randn(4, 3, dtype=torch.float64)
+    y = torch.tensor([[1.0], [np.nan], [0.0], [2.0]], dtype=torch.float64)
+    loss = l1_torch(model(x), y)
+    loss.backward()
+    assert torch.isnan(loss)
+    assert torch.isfinite(model.weight.grad).all()
+    model.zero_grad()
+    torch.nn.functional.mse_loss(model(x), y).backward()
+    assert torch.isnan(model.weight.grad).all()
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
+def test_zero_d_inputs(dtype):
+    """0-d arrays (np.array(5.)) give 0-d results of the input dtype, equal to torch's."""
+    x, y = np.array(5.0, dtype=dtype), np.array(2.0, dtype=dtype)
+    for reduction in ("mean", "sum", "none"):
+        value, grad = torch_value_and_grad(l1_torch, x, y, reduction)
+        assert_matches(l1_loss(x, y, reduction), value, rtol=0, atol=0)
+        assert_matches(l1_loss_grad(x, y, reduction), grad, rtol=0, atol=0)
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)

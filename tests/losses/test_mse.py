@@ -14,6 +14,7 @@ from tests.losses._regression import (
     dtype_id,
     floats,
     hard_pair,
+    nonfinite_pair,
     pair,
     torch_value_and_grad,
 )
@@ -42,6 +43,29 @@ def test_hard_inputs(dtype, reduction):
     assert_matches(mse_loss_grad(x, y, reduction), grad)
 
 
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
+def test_nan_and_inf_propagate_like_torch(dtype, reduction):
+    """NaN and infinite residuals give torch's values and gradients (NaN, inf), dtype kept."""
+    x, y = nonfinite_pair(dtype)
+    value, grad = torch_value_and_grad(mse_torch, x, y, reduction)
+    assert np.isnan(grad.numpy()[0])  # the NaN reaches the gradient, in torch and here
+    with np.errstate(invalid="ignore"):  # numpy warns when inf - inf makes a NaN
+        assert_matches(mse_loss(x, y, reduction), value)
+        assert_matches(mse_loss_grad(x, y, reduction), grad)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
+def test_zero_d_inputs(dtype):
+    """0-d arrays (np.array(5.)) give 0-d results of the input dtype, equal to torch's."""
+    x, y = np.array(5.0, dtype=dtype), np.array(2.0, dtype=dtype)
+    for reduction in ("mean", "sum", "none"):
+        value, grad = torch_value_and_grad(mse_torch, x, y, reduction)
+        assert_matches(mse_loss(x, y, reduction), value, rtol=0, atol=0)
+        assert_matches(mse_loss_grad(x, y, reduction), grad, rtol=0, atol=0)
+    assert mse_loss(x, y) == 9.0
+
+
 @pytest.mark.parametrize("dtype", DTYPES, ids=dtype_id)
 def test_mean_of_empty_batch_is_nan_like_torch(dtype):
     """An empty batch: mean is NaN, sum is 0, the gradient is empty, as in torch."""
@@ -50,6 +74,16 @@ def test_mean_of_empty_batch_is_nan_like_torch(dtype):
     assert torch.isnan(mse_torch(tensor(x), tensor(x)))
     assert mse_loss(x, x, "sum") == 0
     assert mse_loss_grad(x, x).shape == (0,)
+
+
+def test_empty_batch_nan_is_in_the_value_only():
+    """In torch, a NaN mean over an empty batch gives the weights a zero gradient, not NaN."""
+    model = torch.nn.Linear(3, 1)
+    loss = mse_torch(model(torch.zeros(0, 3)), torch.zeros(0, 1))
+    loss.backward()
+    assert torch.isnan(loss)
+    assert torch.equal(model.weight.grad, torch.zeros(1, 3))
+    assert torch.equal(model.bias.grad, torch.zeros(1))
 
 
 def test_shape_mismatch_raises_where_torch_broadcasts_with_a_warning():

@@ -350,3 +350,285 @@ def test_ppo_first_step_gradient_is_the_reinforce_gradient(seed):
     g_logits = g_logp[:, None] * (onehot - probs)  # chain rule: d log π(a) / dz = e_a - π
     np.testing.assert_allclose(g_logits, policy_gradient_loss_grad(logits, actions, adv, "sum"),
                                rtol=1e-12, atol=1e-15)
+
+
+# --- Parameter ranges, shapes and non-finite inputs -------------------------------------
+
+@pytest.mark.parametrize("gamma", [0.0, 1.0], ids=["gamma-0", "gamma-1"])
+@dtypes
+def test_gamma_at_both_ends_matches_torch(gamma, dtype):
+    """γ = 0 (the target is the reward) and γ = 1 (no discount) match the torch formula."""
+    value, reward, next_value, done = transitions((9,), dtype, seed=3)
+    vt, nt = tensor(value, grad=True), tensor(next_value, grad=True)
+    keep = tensor((~done).astype(dtype))
+    ref = F.mse_loss(vt, tensor(reward) + gamma * keep * nt, reduction="sum")
+    ref.backward()
+    assert_matches(msbe_loss(value, reward, next_value, gamma, done, "sum"), ref)
+    grad_value, grad_next = msbe_loss_grad(value, reward, next_value, gamma, done, "sum")
+    assert_matches(grad_value, vt.grad)
+    assert_matches(grad_next, nt.grad)
+    if gamma == 0:
+        np.testing.assert_array_equal(bellman_error(value, reward, next_value, 0.0),
+                                      reward - value)
+    G = discounted_returns(reward, gamma)
+    expected = reward if gamma == 0 else np.cumsum(reward[::-1])[::-1]
+    np.testing.assert_allclose(G, expected, rtol=2e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.1, np.nan], ids=["negative", "above-1", "nan"])
+def test_gamma_outside_zero_one_is_refused(bad):
+    """γ outside [0, 1] (or NaN) is a ValueError in every function that takes it."""
+    x = np.zeros(3)
+    for call in (lambda: bellman_error(x, x, x, bad), lambda: msbe_loss(x, x, x, bad),
+                 lambda: msbe_loss_grad(x, x, x, bad), lambda: td_loss(x, x, x, bad),
+                 lambda: td_loss_grad(x, x, x, bad), lambda: discounted_returns(x, bad)):
+        with pytest.raises(ValueError, match="gamma"):
+            call()
+
+
+@pytest.mark.parametrize("bad", [0.0, -1.0, np.nan], ids=["zero", "negative", "nan"])
+def test_huber_delta_must_be_positive_like_torch(bad):
+    """κ <= 0 or NaN is refused, as torch's huber_loss refuses its delta."""
+    x = np.zeros(3)
+    with pytest.raises(ValueError, match="huber_delta"):
+        td_loss(x, x, x, huber_delta=bad)
+    with pytest.raises(ValueError, match="huber_delta"):
+        td_loss_grad(x, x, x, huber_delta=bad)
+    with pytest.raises(RuntimeError, match="delta"):
+        F.huber_loss(tensor(x), tensor(x), delta=bad)
+
+
+def test_mismatched_shapes_are_refused():
+    """(N, 1) values against (N,) rewards would broadcast to (N, N): refused instead."""
+    v, r = np.zeros((4, 1)), np.zeros(4)
+    with pytest.raises(ValueError, match="shape"):
+        bellman_error(v, r, r)
+    with pytest.raises(ValueError, match="shape"):
+        bellman_error(r, r, r, done=np.zeros((4, 1), bool))
+    with pytest.raises(ValueError, match="shape"):
+        ppo_clip_loss(v, r, r)
+    with pytest.raises(ValueError, match="logits"):
+        policy_gradient_loss(np.zeros((4, 3)), np.zeros(4, int), np.zeros((4, 1)))
+
+
+@dtypes
+def test_terminal_next_values_are_ignored_even_when_not_finite(dtype):
+    """With done, V(s') may be NaN or inf: δ and its gradients stay finite (0·inf is not used)."""
+    value = np.array([1.0, 2.0, 3.0], dtype=dtype)
+    reward = np.array([0.5, 0.5, 0.5], dtype=dtype)
+    next_value = np.array([np.nan, np.inf, 4.0], dtype=dtype)
+    done = np.array([True, True, False])
+    delta = bellman_error(value, reward, next_value, GAMMA, done)
+    np.testing.assert_array_equal(delta, reward + np.array([0, 0, GAMMA * 4], dtype) - value)
+    assert delta.dtype == dtype
+    grad_value, grad_next = msbe_loss_grad(value, reward, next_value, GAMMA, done, "sum")
+    assert np.isfinite(grad_value).all()
+    assert np.isfinite(grad_next).all()
+    assert np.isfinite(td_loss(value, reward, next_value, GAMMA, done, 1.0, "none")).all()
+
+
+@dtypes
+def test_nan_values_propagate_like_torch(dtype):
+    """A NaN value or reward (not terminal) gives a NaN loss and NaN gradients, as in torch."""
+    value = np.array([np.nan, 1.0, 2.0], dtype=dtype)
+    reward = np.array([0.0, np.nan, 1.0], dtype=dtype)
+    next_value = np.array([1.0, 1.0, np.nan], dtype=dtype)
+    vt, nt = tensor(value, grad=True), tensor(next_value, grad=True)
+    ref = F.mse_loss(vt, tensor(reward) + GAMMA * nt, reduction="none")
+    ref.sum().backward()
+    assert_matches(msbe_loss(value, reward, next_value, GAMMA, reduction="none"), ref)
+    grad_value, grad_next = msbe_loss_grad(value, reward, next_value, GAMMA, reduction="none")
+    assert_matches(grad_value, vt.grad)
+    assert_matches(grad_next, nt.grad)
+
+
+@dtypes
+def test_float64_parameters_keep_float32_results(dtype):
+    """NumPy float64 γ, κ and ε do not promote float32 inputs (torch keeps float32)."""
+    value, reward, next_value, done = transitions((5,), dtype, seed=4)
+    g, k, e = np.float64(0.9), np.float64(1.0), np.float64(0.2)
+    assert bellman_error(value, reward, next_value, g, done).dtype == dtype
+    assert td_loss(value, reward, next_value, g, done, k).dtype == dtype
+    assert td_loss_grad(value, reward, next_value, g, done, k).dtype == dtype
+    assert all(a.dtype == dtype for a in msbe_loss_grad(value, reward, next_value, g, done))
+    assert discounted_returns(reward, g).dtype == dtype
+    assert ppo_clip_loss(value, reward, next_value, e).dtype == dtype
+    assert ppo_clip_loss_grad(value, reward, next_value, e).dtype == dtype
+
+
+def test_discounted_returns_of_empty_and_zero_d_episodes():
+    """An episode of no steps has no returns; a 0-d reward has no time axis and is refused."""
+    assert discounted_returns(np.zeros((2, 0)), GAMMA).shape == (2, 0)
+    assert discounted_returns(np.zeros(0), GAMMA).shape == (0,)
+    with pytest.raises(ValueError, match="time axis"):
+        discounted_returns(np.array(1.0), GAMMA)
+
+
+# --- REINFORCE: accuracy, arguments, and the γ^t convention --------------------------------
+
+def test_log_softmax_keeps_relative_accuracy_near_probability_one():
+    """log π of a near-certain action and its gradient entry π - 1 keep full relative precision."""
+    # Both are tiny numbers (-2e-9 at logits [20, -20, 0]) computed from O(1) ones: π - 1 as
+    # exp(log π) - 1 and log π as log(1 + tiny) lose ~8 digits; torch's Categorical does too.
+    mpmath = pytest.importorskip("mpmath")
+    mpmath.mp.dps = 50
+    for z in ([20.0, -20.0, 0.0], [30.0, 1.0, -3.0], [5.0, -40.0, -40.0]):
+        e = [mpmath.exp(mpmath.mpf(v)) for v in z]
+        total = sum(e)
+        exact_logp = float(mpmath.log(e[0] / total))  # the top action's log-probability
+        exact_grad = float(e[0] / total - 1)  # its gradient entry, G = 1
+        logits = np.array([z])
+        np.testing.assert_allclose(log_softmax(logits)[0, 0], exact_logp, rtol=1e-14)
+        grad = policy_gradient_loss_grad(logits, np.array([0]), np.array([1.0]), "sum")
+        np.testing.assert_allclose(grad[0, 0], exact_grad, rtol=1e-14)
+        np.testing.assert_allclose(grad.sum(), 0.0, atol=1e-15 * abs(exact_grad) + 1e-300)
+
+
+@pytest.mark.parametrize("bad", [-1, 3], ids=["negative", "too-large"])
+def test_actions_out_of_range_are_refused(bad):
+    """An action outside [0, C) is an error (NumPy indexing would wrap -1 to the last action)."""
+    logits, returns = np.zeros((2, 3)), np.ones(2)
+    actions = np.array([0, bad])
+    with pytest.raises(ValueError, match="actions"):
+        policy_gradient_loss(logits, actions, returns)
+    with pytest.raises(ValueError, match="actions"):
+        policy_gradient_loss_grad(logits, actions, returns)
+    with pytest.raises(ValueError, match="support"):  # torch's Categorical refuses it too
+        torch.distributions.Categorical(logits=torch.zeros(2, 3)).log_prob(torch.tensor(actions))
+
+
+@dtypes
+def test_single_step_zero_d_action(dtype):
+    """Logits (C,), a 0-d action and a 0-d return: one step, equal to torch."""
+    logits = random_input((4,), dtype, seed=30)
+    check_policy_gradient(logits, np.array(2), np.array(1.5, dtype=dtype), "sum")
+
+
+def two_step_mdp(seed):
+    """A random two-step episodic MDP (state 0, then 1 or 2) and policy logits θ (3, 2)."""
+    rng = np.random.default_rng(seed)
+    P1 = rng.random((2, 2))
+    return (rng.normal(size=2), P1 / P1.sum(1, keepdims=True), rng.normal(size=(2, 2)),
+            rng.normal(size=(3, 2)))
+
+
+def expected_reinforce_grad(R0, P1, R1, theta, gamma, discount_weights):
+    """E[gradient of the REINFORCE loss], exactly, over the 8 trajectories; and -∇J."""
+    th = tensor(theta, grad=True)
+    pi = th.softmax(-1)
+    J = sum(pi[0, a0] * P1[a0, s1] * pi[1 + s1, a1] * (R0[a0] + gamma * R1[s1, a1])
+            for a0 in range(2) for s1 in range(2) for a1 in range(2))
+    J.backward()
+    p, grad = pi.detach().numpy(), np.zeros_like(theta)
+    for a0, s1, a1 in np.ndindex(2, 2, 2):
+        prob = p[0, a0] * P1[a0, s1] * p[1 + s1, a1]
+        G1 = R1[s1, a1]
+        G0 = R0[a0] + gamma * G1
+        w1 = gamma * G1 if discount_weights else G1
+        grad[0] += prob * policy_gradient_loss_grad(theta[0], a0, G0, "sum")
+        grad[1 + s1] += prob * policy_gradient_loss_grad(theta[1 + s1], a1, w1, "sum")
+    return grad, -th.grad.numpy()
+
+
+@pytest.mark.parametrize("seed", range(5), ids=lambda s: f"mdp-{s}")
+def test_reinforce_is_unbiased_with_gamma_t_weights_only(seed):
+    """Weights γ^t G_t: the expected loss gradient is exactly -∇J; weights G_t: it is not."""
+    R0, P1, R1, theta = two_step_mdp(seed)
+    ours, exact = expected_reinforce_grad(R0, P1, R1, theta, GAMMA, True)
+    np.testing.assert_allclose(ours, exact, rtol=1e-12, atol=1e-15)
+    biased, _ = expected_reinforce_grad(R0, P1, R1, theta, GAMMA, False)
+    assert np.abs(biased - exact).max() > 1e-3  # the state-1/2 rows are off by a factor 1/γ
+    np.testing.assert_allclose(biased[0], exact[0], rtol=1e-12, atol=1e-15)  # t = 0: γ^0 = 1
+    # with γ = 1 the two conventions coincide, and both are unbiased
+    ours, exact = expected_reinforce_grad(R0, P1, R1, theta, 1.0, False)
+    np.testing.assert_allclose(ours, exact, rtol=1e-12, atol=1e-15)
+
+
+# --- Double sampling ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("seed", range(4), ids=lambda s: f"mrp-{s}")
+def test_sampled_squared_error_is_not_zero_at_the_true_value(seed):
+    """At the true v the expected δ is 0 but the mean sampled δ² is not; its minimiser is off."""
+    P, r = random_mrp(seed)
+    n = len(r)
+    v_true = np.linalg.solve(np.eye(n) - GAMMA * P, r)
+    s_now, s_next = np.nonzero(P)
+    w = P[s_now, s_next] / n
+    expected = r + GAMMA * P @ v_true - v_true  # expected Bellman error, state by state
+    np.testing.assert_allclose(expected, 0, atol=1e-12)
+    assert msbe_loss(v_true, r, P @ v_true, GAMMA, reduction="sum") < 1e-24
+    sampled = msbe_loss(v_true[s_now], r[s_now], v_true[s_next], GAMMA, reduction="none")
+    variance = sum(P[s] @ (GAMMA * v_true - GAMMA * P[s] @ v_true) ** 2 for s in range(n)) / n
+    np.testing.assert_allclose((w * sampled).sum(), variance, rtol=1e-10)  # = Var of target
+    assert variance > 1e-3
+    A = np.sqrt(w)[:, None] * (np.eye(n)[s_now] - GAMMA * np.eye(n)[s_next])
+    v_biased = np.linalg.lstsq(A, np.sqrt(w) * r[s_now], rcond=None)[0]
+    assert np.abs(v_biased - v_true).max() > 1e-2
+
+
+# --- PPO: ε range and non-finite inputs ---------------------------------------------------
+
+@pytest.mark.parametrize("clip_eps", [0.0, np.inf], ids=["eps-0", "eps-inf"])
+@dtypes
+def test_ppo_clip_at_zero_and_infinity_matches_torch(clip_eps, dtype):
+    """ε = 0 (clip to ρ = 1) and ε = ∞ (no clip: -ρA) are accepted and match torch."""
+    old = random_input((12,), dtype, seed=41, scale=1.0) - 1
+    new = old + random_input((12,), dtype, seed=42, scale=0.3)
+    adv = random_input((12,), dtype, seed=43, scale=1.0)
+    ref, grad = ppo_reference(new, old, adv, clip_eps, "none")
+    assert_matches(ppo_clip_loss(new, old, adv, clip_eps, "none"), ref)
+    assert_matches(ppo_clip_loss_grad(new, old, adv, clip_eps, "none"), grad)
+    if clip_eps == np.inf:
+        np.testing.assert_allclose(ppo_clip_loss(new, old, adv, clip_eps, "none"),
+                                   -np.exp(new - old) * adv, rtol=1e-6)
+
+
+@pytest.mark.parametrize("bad", [-0.1, np.nan], ids=["negative", "nan"])
+def test_ppo_negative_or_nan_epsilon_is_refused(bad):
+    """ε < 0 (an empty clip range) or NaN is a ValueError."""
+    x = np.zeros(3)
+    with pytest.raises(ValueError, match="clip_eps"):
+        ppo_clip_loss(x, x, x, bad)
+    with pytest.raises(ValueError, match="clip_eps"):
+        ppo_clip_loss_grad(x, x, x, bad)
+
+
+@dtypes
+def test_ppo_nan_and_inf_inputs_match_torch(dtype):
+    """NaN inputs and an infinite ratio times A = 0 give torch's NaN values and gradients."""
+    new = np.array([np.nan, -1.0, -1.0, 1000.0, -1.0], dtype=dtype)  # exp(1001) = inf
+    old = np.array([-1.0, np.nan, -1.0, -1.0, -1.2], dtype=dtype)
+    adv = np.array([1.0, 1.0, np.nan, 0.0, 1.0], dtype=dtype)
+    with np.errstate(invalid="ignore", over="ignore"):  # numpy warns on exp overflow, inf*0
+        ref, grad = ppo_reference(new, old, adv, 0.2, "none")
+        assert_matches(ppo_clip_loss(new, old, adv, reduction="none"), ref)
+        assert_matches(ppo_clip_loss_grad(new, old, adv, reduction="none"), grad)
+    assert np.isnan(grad.numpy()[:4]).all()
+
+
+@dtypes
+def test_ppo_overflowing_ratio_has_zero_gradient_where_torch_has_nan(dtype):
+    """ρ overflowing to inf with A > 0: loss -(1+ε)A, gradient 0 (torch: NaN, from 0 · inf)."""
+    log_ratio = 1000.0 if dtype == np.float64 else 100.0  # exp overflows in this dtype
+    old = np.array([-2.0, -2.0], dtype=dtype)
+    new = old + dtype(log_ratio)
+    adv = np.array([1.0, 3.0], dtype=dtype)
+    with np.errstate(over="ignore"):
+        ref, grad = ppo_reference(new, old, adv, 0.2, "none")
+        assert_matches(ppo_clip_loss(new, old, adv, 0.2, "none"), ref)
+        np.testing.assert_allclose(ref.detach().numpy(), -1.2 * adv, rtol=1e-6)
+        assert np.isnan(grad.numpy()).all()  # torch: 0 (clamp) times inf (exp backward)
+        np.testing.assert_array_equal(ppo_clip_loss_grad(new, old, adv, 0.2, "none"), 0)
+
+
+def test_integer_rewards_and_values_are_treated_as_float64():
+    """Integer rewards (+1, 0, ...) are not truncated: γ is not cast to int(γ) = 0."""
+    np.testing.assert_allclose(discounted_returns([0, 0, 1], 0.9), [0.81, 0.9, 1.0],
+                               rtol=1e-15)
+    ints, floats = ([1, 2], [0, 1], [3, 4]), ([1.0, 2.0], [0.0, 1.0], [3.0, 4.0])
+    np.testing.assert_array_equal(bellman_error(*ints, 0.9), bellman_error(*floats, 0.9))
+    np.testing.assert_array_equal(td_loss_grad(*ints, 0.9, huber_delta=0.5),
+                                  td_loss_grad(*floats, 0.9, huber_delta=0.5))
+    for fn in (msbe_loss, td_loss):
+        np.testing.assert_array_equal(fn(*ints, 0.9, reduction="none"),
+                                      fn(*floats, 0.9, reduction="none"))

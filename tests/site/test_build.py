@@ -47,12 +47,16 @@ def test_versions_in_footer(built_site):
 
 
 @pytest.mark.parametrize("page", CONCEPT_PAGES)
-def test_concept_page_shows_code_output_error_and_figure(built_site, page):
-    """A concept page shows executed code, its output, the measured error against torch, an SVG."""
+def test_concept_page_shows_code_output_error_and_figures(built_site, page):
+    """A concept page shows executed code, its output and the measured error against its
+    reference, and every figure its source asks for as an inline SVG."""
     html = html_of(built_site, page)
     assert 'class="language-python highlight"' in html, "no code shown"
-    assert re.search(r"max \|ours - torch\|[^<]*\d\.\de[+-]\d\d", html), "no measured error"
-    assert "<svg" in html and 'class="fg-figure"' in html, "no build-time figure"
+    assert re.search(r"max \|ours - (?:torch|reference)\|[^<]*\d\.\de[+-]\d\d", html), \
+        "no measured error"
+    asked = len(re.findall(r"^\s*`{3,}figure\s*$", (ROOT / "docs" / page).read_text(), re.M))
+    drawn = len(re.findall(r'<figure class="fg-figure"><svg', html))
+    assert drawn == asked, f"{asked} figure fences, {drawn} drawn figures"
     assert "Traceback" not in html
 
 
@@ -62,7 +66,9 @@ def test_math_is_mathml_with_no_raw_tex(built_site):
     assert "<math" in html
     visible = re.sub(r"<annotation.*?</annotation>", "", html, flags=re.S)
     visible = re.sub(r"<(pre|code)\b.*?</\1>", "", visible, flags=re.S)
-    assert "\\(" not in visible and "\\[" not in visible and "$$" not in visible
+    assert "\\(" not in visible
+    assert "\\[" not in visible
+    assert "$$" not in visible
 
 
 def test_no_third_party_requests_in_pages(built_site):
@@ -117,3 +123,46 @@ def test_search_index_holds_math_once_without_its_tex(built_site):
     assert not tex, f"TeX in the search index: {tex[:5]}"
     # The attribute that keeps annotations out of search is stripped from the pages.
     assert "data-search-exclude" not in html_of(built_site, "activations/relu.md")
+
+
+def test_verification_page_and_json_report_every_checked_page(built_site):
+    """verification.json has float64 figures (and float32 ones, except for the learning-rate
+    schedules, which are plain Python floats) for every page whose check ran, and the
+    verification page shows a row linking each of those pages."""
+    from fieldguide.verification import has_check
+
+    data = json.loads((built_site / "verification.json").read_text(encoding="utf-8"))
+    assert {"python", "numpy", "torch", "matplotlib"} <= set(data["versions"])
+    by_page: dict[str, set[str]] = {}
+    for record in data["figures"]:
+        by_page.setdefault(record["page"], set()).add(record["dtype"])
+    checked = [p for p in PAGES if (ROOT / "docs" / p).is_file()
+               and has_check((ROOT / "docs" / p).read_text(encoding="utf-8"))]
+    assert len(checked) >= 20
+    missing = [p for p in checked if "float64" not in by_page.get(p, set())]
+    assert not missing, f"pages with a check but no float64 figures: {missing}"
+    # Schedules are plain Python floats; everything else is also checked in float32.
+    no_float32 = [p for p in checked if "float32" not in by_page[p]]
+    assert all(p.startswith("schedules/") for p in no_float32), no_float32
+    html = (built_site / "verification" / "index.html").read_text(encoding="utf-8")
+    rows = html.count("<tr>") - 1
+    assert rows >= len(checked)
+    for page in checked:
+        stem = page.removesuffix(".md")
+        url = stem.removesuffix("index") if stem.endswith("index") else stem + "/"
+        assert f'href="../{url}"' in html, f"the verification page does not link {page}"
+
+
+def test_home_page_shows_every_family_with_its_pages(built_site):
+    """The home page has a card per family of the nav, with the right count and every page."""
+    from fieldguide.home import families
+
+    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"))
+    html = (built_site / "index.html").read_text(encoding="utf-8")
+    sections = families(config["nav"])
+    assert len(sections) >= 2
+    for title, index, concepts in sections:
+        assert f'<a href="{index.removesuffix("index.md")}">{title}</a></strong>: ' \
+               f"{len(concepts)} pages" in html, title
+        for _, page in concepts:
+            assert f'href="{page.removesuffix(".md")}/"' in html, page

@@ -120,9 +120,21 @@ def test_session_shared_by_two_pages(tmp_path):
                      ["zz-injected.yml", "Test term", "nowhere/page.md"], id="missing-page"),
         pytest.param([{**GOOD_ENTRY, "colour": "blue"}],
                      ["zz-injected.yml", "Test term", "colour"], id="unknown-field"),
-        pytest.param({"term": "not a list"}, ["zz-injected.yml", "list of entries"], id="not-a-list"),
+        pytest.param({"term": "not a list"}, ["zz-injected.yml", "list of entries"],
+                     id="not-a-list"),
     ],
 )
 def test_bad_glossary_entry(tmp_path, entries, needles):
     """Each kind of malformed glossary entry stops the build, naming the file and the entry."""
     assert_fails(build_with(tmp_path, entries=entries), *needles)
+
+
+def test_check_that_stops_reporting(tmp_path):
+    """A page's check block that prints no 'max |ours - torch|' line fails the build, naming the
+    page: the verification page must not silently lose a concept."""
+    module = tmp_path / "project" / "snippets" / "quiet.py"
+    module.parent.mkdir(parents=True, exist_ok=True)
+    module.write_text('# --8<-- [start:check]\nprint("all good, trust me")\n# --8<-- [end:check]\n')
+    fence = '```python exec="on" session="quiet"\n--8<-- "snippets/quiet.py:check"\n```'
+    assert_fails(build_with(tmp_path, execute="index.md", home_extra=fence),
+                 "index.md", "printed no")

@@ -25,6 +25,9 @@ import pytest
 
 from fieldguide.checks import CONTINUES
 
+# One worker runs the whole file, so its module fixture does its work once.
+pytestmark = pytest.mark.xdist_group("copy-blocks")
+
 ROOT = Path(__file__).resolve().parents[2]
 WORKERS = 2  # the machine has 2 cores, shared
 TIMEOUT = 300  # seconds per run; a block that trains something small takes a few seconds

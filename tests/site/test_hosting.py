@@ -23,6 +23,9 @@ from fieldguide.project import PARTS
 from tests.site.conftest import ROOT, copy_project, run_build, serve
 from tests.site.test_links import PageParser
 
+# One worker runs the whole file, so its module fixture does its work once.
+pytestmark = pytest.mark.xdist_group("hosting")
+
 SUB_PATH = "field-guide/"
 SITE_URL = f"http://127.0.0.1/{SUB_PATH}"
 MAY_DIFFER = {"sitemap.xml", "sitemap.xml.gz"}  # dates of the build

@@ -6,6 +6,7 @@ polls the served page until the edit shows (or a generous timeout passes).
 
 from __future__ import annotations
 
+import html
 import os
 import re
 import socket
@@ -73,7 +74,8 @@ def test_serve_shows_snippet_edits_without_restart(tmp_path):
         )
     url = f"http://127.0.0.1:{port}/{PAGE}"
     try:
-        before = wait_for(url, lambda h: "fig-relu" in h, FIRST_BUILD_S, "the first build", server, log)
+        before = wait_for(url, lambda h: "fig-relu" in h, FIRST_BUILD_S, "the first build",
+                          server, log)
         figure_before = relu_figure(before)
 
         relu = Path(root / "snippets" / "activations" / "relu.py")
@@ -81,18 +83,76 @@ def test_serve_shows_snippet_edits_without_restart(tmp_path):
         # The check section prints a new line; the implementation changes what the figure plots.
         text = text.replace('    print("x        ", x)\n',
                             '    print("x        ", x)\n    print("edited while serving")\n', 1)
-        text = text.replace("return np.maximum(x, 0)  #", "return np.maximum(x, 0) + 0.5  #", 1)
-        assert "edited while serving" in text and "+ 0.5" in text, "the edit did not apply"
+        shown = "return np.where(x < 0, 0, x)"
+        text = text.replace(f"{shown}  #", f"{shown} + 0.5  #", 1)
+        assert "edited while serving" in text, "the edit did not apply"
+        assert "+ 0.5" in text, "the edit did not apply"
         relu.write_text(text)
 
         after = wait_for(url, lambda h: "edited while serving" in h, REBUILD_S,
                          "the edited block's output", server, log)
         assert relu_figure(after) != figure_before, "the ReLU figure was not redrawn"
-        shown = re.sub(r"<[^>]+>", "", after)  # highlighting splits code into spans
-        assert "np.maximum(x, 0) + 0.5" in shown  # the shown source follows the file too
+        shown = html.unescape(re.sub(r"<[^>]+>", "", after))  # highlighting splits code
+        assert "np.where(x < 0, 0, x) + 0.5" in shown  # the shown source follows the file too
     finally:
         server.terminate()
         try:
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:
             server.kill()
+
+
+# Rebuilds in one process, as `mkdocs serve` makes them (see tools/bench.py), printing how many
+# pages each rebuild rendered and reused.
+REBUILDS = """
+import sys
+from pathlib import Path
+from mkdocs.commands.build import build
+from mkdocs.config import load_config
+root, out, snippet = map(Path, sys.argv[1:4])
+for edit in (False, True):
+    if edit:
+        text = snippet.read_text()
+        snippet.write_text(text.replace("# --8<-- [start:relu]\\n",
+                                        "# --8<-- [start:relu]\\n# edited while serving\\n", 1))
+    config = load_config(config_file=str(root / "mkdocs.yml"), site_dir=str(out), strict=True)
+    config.plugins.on_startup(command="serve", dirty=False)
+    build(config, serve_url="http://127.0.0.1:8000/")
+    from fieldguide import pagememo
+    print("pages", pagememo.stats["rendered"], pagememo.stats["reused"])
+"""
+
+
+def test_serve_rebuilds_only_touched_pages_and_match_a_full_build(tmp_path):
+    """After a one-snippet edit, a `make serve` rebuild renders only the pages the edit touches,
+    and what it writes is byte-identical to a fresh `mkdocs build` of the edited project."""
+    from tests.site.conftest import run_build
+    from tests.site.test_hosting import MAY_DIFFER, first_difference
+
+    root = copy_project(tmp_path / "project")
+    pages = "activations/relu.md,activations/softplus.md,activations/sigmoid.md"
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "FIELDGUIDE_EXEC": pages,
+           "FIELDGUIDE_CACHE_DIR": str(tmp_path / "cache")}
+    snippet = root / "snippets" / "activations" / "relu.py"
+    result = subprocess.run(
+        [sys.executable, "-c", REBUILDS, str(root), str(tmp_path / "served"), str(snippet)],
+        cwd=root, env=env, capture_output=True, text=True, timeout=600, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    (first, second) = [tuple(map(int, line.split()[1:])) for line in result.stdout.splitlines()
+                       if line.startswith("pages ")]
+    assert first[1] == 0, f"the first build reused pages: {first}"
+    # relu.md includes relu.py; softplus.md draws relu.py's function; nothing else reads it.
+    assert second == (2, first[0] - 2), f"rendered, reused: {second} (first build: {first})"
+
+    fresh = tmp_path / "fresh"
+    built = run_build(root, fresh, execute=pages, cache_dir=tmp_path / "cache")
+    assert built.returncode == 0, built.stdout + built.stderr
+    served = tmp_path / "served"
+    names = {p.relative_to(fresh).as_posix() for p in fresh.rglob("*") if p.is_file()}
+    assert names == {p.relative_to(served).as_posix() for p in served.rglob("*") if p.is_file()}
+    faults = []
+    for name in sorted(names - MAY_DIFFER):
+        a, b = (served / name).read_bytes(), (fresh / name).read_bytes()
+        if a != b:
+            faults.append(f"{name} differs at {first_difference(a, b, Path(name).suffix)}")
+    assert not faults, "\n".join(faults)

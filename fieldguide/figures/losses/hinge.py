@@ -5,7 +5,7 @@ import numpy as np
 from fieldguide.plotting import curves
 from snippets.losses.hinge import hinge_loss
 
-MARGIN = np.linspace(-2, 3, 501)  # y f(x)
+MARGIN = np.linspace(-2, 3, 501)  # y s
 ONES = np.ones_like(MARGIN)
 
 
@@ -17,7 +17,7 @@ def hinge() -> str:
          ("hinge", hinge_loss(MARGIN, ONES, reduction="none")),
          ("logistic (base 2)", logistic),
          ("squared hinge", hinge_loss(MARGIN, ONES, p=2, reduction="none"))],
-        "Classification losses against the margin y·f(x): the hinge is exactly 0 past 1, "
-        "the logistic loss never is.",
-        xlabel="margin y·f(x)", ylabel="loss", ylim=(-0.2, 4),
+        "Classification losses against y·s, the score times the label: the hinge is exactly 0 "
+        "past 1, the logistic loss never is.",
+        xlabel="y·s", ylabel="loss", ylim=(-0.2, 4),
     )

@@ -1,0 +1,1 @@
+"""Figures of the optimizers pages, one module per page."""

@@ -1,0 +1,1 @@
+"""Figures of the learning-rate schedule pages, one module per page."""
