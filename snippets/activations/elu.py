@@ -74,7 +74,7 @@ def celu(input, alpha=1.0):
     x = np.asarray(input)
     # tiny |alpha|: x/alpha overflows; alpha < 0: e^(x/alpha) does
     with np.errstate(over="ignore"):
-        z = np.minimum(x, 0) * (1 / alpha)  # times 1/alpha rather than x/alpha, as torch
+        z = np.minimum(x, 0) * (1 / alpha)  # times 1/alpha, not x/alpha, as torch
         negative = alpha * np.expm1(z)
     return np.where(x >= 0, x, negative)
 # --8<-- [end:celu]
