@@ -146,9 +146,10 @@ def edit_to_page(root: Path, snippet: Path, runs: int, cache_dir: Path,
         snippet.relative_to(root / "snippets").with_suffix("").as_posix().replace("_", "-")
         + "/")
     env = build_environment(execute=True, cache_dir=cache_dir)
+    log = (root.parent / "serve.log").open("w")  # a file: a full pipe would stall the server
     server = subprocess.Popen(
         [sys.executable, "-m", "mkdocs", "serve", "--strict", "-a", f"127.0.0.1:{port}"],
-        cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
 
     def fetch() -> str:
         try:
@@ -161,11 +162,12 @@ def edit_to_page(root: Path, snippet: Path, runs: int, cache_dir: Path,
         start = time.perf_counter()
         while time.perf_counter() - start < limit:
             if server.poll() is not None:
-                sys.exit(f"mkdocs serve stopped:\n{server.stderr.read()}")
+                sys.exit(f"mkdocs serve stopped:\n{(root.parent / 'serve.log').read_text()}")
             if needle in fetch():
                 return time.perf_counter() - start
             time.sleep(0.02)
-        sys.exit(f"{page} did not show {needle!r} within {limit} s")
+        tail = (root.parent / "serve.log").read_text()[-3000:]
+        sys.exit(f"{page} did not show {needle!r} within {limit} s; mkdocs serve said:\n{tail}")
 
     times = []
     try:
@@ -181,6 +183,7 @@ def edit_to_page(root: Path, snippet: Path, runs: int, cache_dir: Path,
     finally:
         server.terminate()
         server.wait(timeout=30)
+        log.close()
     return times
 
 
