@@ -187,9 +187,10 @@ def edit_to_page(root: Path, snippet: Path, runs: int, cache_dir: Path,
     return times
 
 
-def slowest(path: Path, count: int = 10) -> None:
-    """The `count` slowest blocks and figures of a build (its FIELDGUIDE_TIMINGS file)."""
-    rows = json.loads(path.read_text(encoding="utf-8"))[:count]
+def slowest(timings: str, count: int = 10) -> None:
+    """The `count` slowest blocks and figures of a build (the text of its FIELDGUIDE_TIMINGS
+    file)."""
+    rows = json.loads(timings)[:count]
     print(f"\nThe {len(rows)} slowest code blocks and figures of the cold build:")
     for seconds, page, what in rows:
         print(f"{seconds:7.3f} s  {page:<32} {what}")
@@ -260,10 +261,7 @@ def main() -> None:
     table("Fresh `mkdocs build` process per build (make build, CI):", times, "floor")
     table("Rebuilds inside one `mkdocs serve`-like process (the authoring loop):",
           serve_times, "floor")
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-        f.write(timings)
-    slowest(Path(f.name))
-    Path(f.name).unlink()
+    slowest(timings)
     print(f"\nmake serve, from saving an edit of {args.snippet} to the page showing it: "
           f"{statistics.median(served):.2f} s (median of {len(served)}; "
           f"{', '.join(f'{s:.2f}' for s in served)})")
