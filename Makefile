@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-stamp
 
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: serve build test lint bench lock clean
+.PHONY: serve build test lint bench lock anchors clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
@@ -34,6 +34,9 @@ test: $(STAMP)  ## every check: lint, snippet tests against torch, site build, b
 
 bench: $(STAMP)  ## build-time figures
 	$(PY) tools/bench.py
+
+anchors: $(STAMP)  ## list the glossary's new anchors in glossary/anchors.txt (append-only)
+	$(PY) tools/anchors.py
 
 lock:  ## re-resolve pyproject.toml's ranges into requirements.lock (then run make test)
 	$(PYTHON) tools/lock.py

@@ -13,6 +13,12 @@ An entry:
         Longer text.
       related: [leaky ReLU, GELU]         # optional, each must be another term or alias
       page: activations/relu.md           # required, a page under docs/ (an #anchor may follow)
+
+Anchors are stable: each term's anchor on the glossary page is its slug ('Leaky ReLU' ->
+`#leaky-relu`), each alias gets one too, and `glossary/anchors.txt` lists every anchor ever
+published. The build stops if one of them disappears (rename a term by keeping its old name as
+an alias); a test asks for new anchors to be added to the list. `glossary.json` is described by
+the JSON Schema `docs/glossary.schema.json`, published beside it.
 """
 
 from __future__ import annotations
@@ -140,6 +146,42 @@ def check_pages(entries: list[Entry], doc_pages: set[str]) -> None:
             )
 
 
+def alias_anchors(entries: list[Entry]) -> dict[str, Entry]:
+    """Anchor -> entry for the aliases whose slug is not already a term's anchor (first wins)."""
+    anchors = {e.anchor: e for e in entries}
+    extra: dict[str, Entry] = {}
+    for entry in entries:
+        for alias in entry.aliases:
+            anchor = slug(alias)
+            if anchor and anchor not in anchors and anchor not in extra:
+                extra[anchor] = entry
+    return extra
+
+
+def all_anchors(entries: list[Entry]) -> set[str]:
+    """Every anchor the glossary page carries: one per term, and those of the aliases."""
+    return {e.anchor for e in entries} | set(alias_anchors(entries))
+
+
+def read_published(path: Path) -> list[str]:
+    """The anchors listed in `path` (one per line; blank lines and # comments ignored)."""
+    if not path.is_file():
+        return []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+
+
+def check_published(entries: list[Entry], path: Path) -> None:
+    """Every anchor ever published (listed in `path`) still exists on the glossary page."""
+    gone = sorted(set(read_published(path)) - all_anchors(entries))
+    if gone:
+        raise FieldGuideError(
+            f"glossary/{path.name}: published anchor(s) {gone} no longer exist on the glossary "
+            "page; links to them would break. Keep the old name as an alias of the entry that "
+            "replaced it (aliases get anchors too)."
+        )
+
+
 def lookup(entries: list[Entry]) -> dict[str, Entry]:
     return {name.lower(): entry for entry in entries for name in entry.names}
 
@@ -157,9 +199,14 @@ def render_page(entries: list[Entry]) -> str:
         "",
         "Every term the site uses, A to Z. Hover a linked term on any page to see its one-line",
         "definition; the same entries are published as",
-        '<a href="../glossary.json">glossary.json</a> for tools.',
+        '<a href="../glossary.json">glossary.json</a> for tools, described by the JSON Schema',
+        '<a href="../glossary.schema.json">glossary.schema.json</a>.',
         "",
     ]
+    extra = alias_anchors(entries)
+    spans: dict[str, list[str]] = {}
+    for anchor, entry in extra.items():
+        spans.setdefault(entry.term, []).append(f'<span id="{anchor}"></span>')
     letters = sorted({e.term[0].upper() for e in entries})
     lines += [" · ".join(f"[{c}](#letter-{c.lower()})" for c in letters), ""]
     letter = None
@@ -171,7 +218,9 @@ def render_page(entries: list[Entry]) -> str:
         also = ""
         if entry.aliases:
             also = f' <small class="fg-aliases">({", ".join(entry.aliases)})</small>'
-        lines += [f"### {entry.term}{also} {{#{entry.anchor}}}", "", f"**{entry.short}**", ""]
+        targets = "".join(spans.get(entry.term, []))  # old or alternative names link here too
+        lines += [f"### {entry.term}{also} {{#{entry.anchor}}}", "",
+                  f"{targets}**{entry.short}**", ""]
         if entry.aliases:
             lines += ["*Also called:* " + ", ".join(entry.aliases) + ".", ""]
         lines += [entry.definition, ""]

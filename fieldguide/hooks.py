@@ -198,6 +198,7 @@ def on_files(files, config):
     state.entries = glossary.load(ROOT / "glossary")
     pages = {f.src_uri for f in files.documentation_pages()}
     glossary.check_pages(state.entries, pages | {"glossary.md"})
+    glossary.check_published(state.entries, ROOT / "glossary" / "anchors.txt")
     files.append(File.generated(config, "glossary.md", content=glossary.render_page(state.entries)))
     for family in reference.families(ROOT / "snippets"):
         uri = f"reference/{family.name}.md"

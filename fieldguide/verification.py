@@ -8,7 +8,9 @@ with its reference and prints, for each reference, lines in one fixed format:
     float32: max |ours - torch| value 5.9e-08, grad 1.2e-07
 
 (`ours - reference` when the reference is not torch; `relative value` / `relative grad` for
-relative errors; no `grad` part when there is no gradient). The build reads these lines from the
+relative errors; no `grad` part when there is no gradient). A check of an exact quantity, such
+as a network's parameter count against its published figure, prints `exact:` in place of the
+dtype, e.g. `exact: max |ours - reference| value 0`. The build reads these lines from the
 blocks' output as they run (or come from the cache), so nothing on the page is typed by hand. A
 page whose check block prints no such line stops the build: a check that stops reporting must not
 go unnoticed.
@@ -27,7 +29,7 @@ from fieldguide.errors import FieldGuideError
 _REFERENCE = re.compile(r"^checked against (?P<reference>\S.*?)\s*$")
 _NUMBER = r"[-+]?(?:\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|nan|inf)"
 _FIGURES = re.compile(
-    rf"^(?P<dtype>float64|float32|float16|bfloat16): max \|ours - (?:torch|reference)\| "
+    rf"^(?P<dtype>float64|float32|float16|bfloat16|exact): max \|ours - (?:torch|reference)\| "
     rf"(?P<value_kind>relative value|value) (?P<value>{_NUMBER})"
     rf"(?:, (?P<grad_kind>relative grad|grad) (?P<grad>{_NUMBER}))?\s*$"
 )
@@ -110,7 +112,8 @@ def page(figures: list[Figure], titles: dict[str, str], urls: dict[str, str], ve
         "",
         "Errors are the largest absolute difference |ours − reference| over the checked inputs "
         "(marked *rel.* where the page reports a relative error instead, for results of large "
-        "magnitude). The page of each concept says which inputs were used and why the float32 "
+        "magnitude; *exact* for whole numbers such as parameter counts, where any difference is "
+        "an error). The page of each concept says which inputs were used and why the float32 "
         "figures are larger.",
         "",
     ]
@@ -130,11 +133,13 @@ def page(figures: list[Figure], titles: dict[str, str], urls: dict[str, str], ve
         rows.items(), key=lambda item: (item[0][0].split("/")[0], titles.get(item[0][0], ""))
     ):
         f64, f32 = by_dtype.get("float64"), by_dtype.get("float32")
+        exact = by_dtype.get("exact")
         title = titles.get(page_uri, page_uri)
         cells = [
             f"[{title}]({page_uri})",
             f"`{reference}`" if "`" not in reference else reference,
-            _cell(f64.value, f64.value_relative) if f64 else "—",
+            _cell(f64.value, f64.value_relative) if f64
+            else f"{exact.value:g} (exact)" if exact else "—",
             _cell(f64.grad, f64.grad_relative) if f64 else "—",
             _cell(f32.value, f32.value_relative) if f32 else "—",
             _cell(f32.grad, f32.grad_relative) if f32 else "—",

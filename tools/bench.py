@@ -18,7 +18,10 @@ shared, noisy machine. Two tables:
    lands, and the time from saving a one-snippet edit to the page showing it in a real
    `mkdocs serve` (median of --runs edits; the server polls for changes, as it does for authors).
 
-Usage: python tools/bench.py [--runs N] [--snippet snippets/activations/relu.py]
+Usage: python tools/bench.py [--runs N] [--snippet snippets/activations/relu.py] [--family F]
+
+`--family F` runs the code of that family's pages only (the other pages build as in the floor),
+which the test of this script uses to check the work each row does in minutes, not tens of them.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SECTION = re.compile(r"^ *# --8<-- \[start:(?!impl\])[\w-]+\]\n", re.M)
 STATS = re.compile(r"fieldguide: (\d+) code blocks and figures ran")
 Timing = tuple[float, int]  # seconds, and how many blocks and figures ran (not from the cache)
+EXECUTE: bool | str = True  # what an executing build runs: everything, or a list of pages
 
 
 def edit(snippet: Path, label: str) -> str:
@@ -60,7 +64,7 @@ def build(root: Path, out: Path, *, execute: bool, cache_dir: Path | None,
           timings: Path | None = None) -> Timing:
     from fieldguide.project import build_environment  # parent process only: see main()
 
-    env = build_environment(execute=execute, cache_dir=cache_dir)
+    env = build_environment(execute=EXECUTE if execute else False, cache_dir=cache_dir)
     if timings:
         env["FIELDGUIDE_TIMINGS"] = str(timings)
     command = [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(out)]
@@ -124,7 +128,7 @@ def serving(root: Path, out: Path, runs: int, snippet: str, *, execute: bool,
                "--runs", str(runs), "--snippet", snippet, "--root", str(root), "--out", str(out)]
     from fieldguide.project import build_environment  # parent process only: see main()
 
-    env = build_environment(execute=execute, cache_dir=cache_dir)
+    env = build_environment(execute=EXECUTE if execute else False, cache_dir=cache_dir)
     result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         sys.exit(f"serve loop failed:\n{result.stdout}\n{result.stderr}")
@@ -145,7 +149,7 @@ def edit_to_page(root: Path, snippet: Path, runs: int, cache_dir: Path,
     page = f"http://127.0.0.1:{port}/" + (
         snippet.relative_to(root / "snippets").with_suffix("").as_posix().replace("_", "-")
         + "/")
-    env = build_environment(execute=True, cache_dir=cache_dir)
+    env = build_environment(execute=EXECUTE, cache_dir=cache_dir)
     log = (root.parent / "serve.log").open("w")  # a file: a full pipe would stall the server
     server = subprocess.Popen(
         [sys.executable, "-m", "mkdocs", "serve", "--strict", "-a", f"127.0.0.1:{port}"],
@@ -214,6 +218,7 @@ def main() -> None:
                         help="the snippet edited for the one-snippet rebuild")
     parser.add_argument("--pause", type=float, default=15.0,
                         help="seconds `make serve` idles before the first edit (it preloads)")
+    parser.add_argument("--family", help="run the code of this family's pages only")
     parser.add_argument("--serve-loop", choices=["exec", "floor"], help=argparse.SUPPRESS)
     parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -222,6 +227,13 @@ def main() -> None:
         serve_loop(args.root, args.out, args.runs, args.root / args.snippet,
                    execute=args.serve_loop == "exec")
         return
+
+    global EXECUTE
+    if args.family:
+        pages = sorted((ROOT / "docs" / args.family).glob("*.md"))
+        if not pages:
+            sys.exit(f"--family {args.family}: no pages in docs/{args.family}/")
+        EXECUTE = ",".join(p.relative_to(ROOT / "docs").as_posix() for p in pages)
 
     # Only now: the serve loop must import the build glue of the copy, not of this tree.
     sys.path.insert(0, str(ROOT))
@@ -255,7 +267,8 @@ def main() -> None:
         timings = (tmp / "timings.json").read_text(encoding="utf-8")
 
     pages = sum(1 for _ in (ROOT / "docs").rglob("*.md"))
-    print(f"site: {pages} Markdown pages; edited snippet: {args.snippet}; "
+    scope = f"the code of docs/{args.family}/ only" if args.family else "all the code"
+    print(f"site: {pages} Markdown pages, running {scope}; edited snippet: {args.snippet}; "
           f"median of {args.runs} builds each")
     print("ran: code blocks and figures run rather than taken from the cache, in each build")
     table("Fresh `mkdocs build` process per build (make build, CI):", times, "floor")

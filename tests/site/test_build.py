@@ -127,7 +127,8 @@ def test_search_index_holds_math_once_without_its_tex(built_site):
 
 def test_verification_page_and_json_report_every_checked_page(built_site):
     """verification.json has float64 figures (and float32 ones, except for the learning-rate
-    schedules, which are plain Python floats) for every page whose check ran, and the
+    schedules, which are plain Python floats) or exact ones (parameter counts, all matching)
+    for every page whose check ran, and the
     verification page shows a row linking each of those pages."""
     from fieldguide.verification import has_check
 
@@ -139,11 +140,16 @@ def test_verification_page_and_json_report_every_checked_page(built_site):
     checked = [p for p in PAGES if (ROOT / "docs" / p).is_file()
                and has_check((ROOT / "docs" / p).read_text(encoding="utf-8"))]
     assert len(checked) >= 20
-    missing = [p for p in checked if "float64" not in by_page.get(p, set())]
-    assert not missing, f"pages with a check but no float64 figures: {missing}"
-    # Schedules are plain Python floats; everything else is also checked in float32.
-    no_float32 = [p for p in checked if "float32" not in by_page[p]]
+    missing = [p for p in checked if not by_page.get(p, set()) & {"float64", "exact"}]
+    assert not missing, f"pages with a check but no float64 or exact figures: {missing}"
+    # Schedules are plain Python floats and parameter counts are exact; everything else is also
+    # checked in float32.
+    no_float32 = [p for p in checked if "float32" not in by_page[p]
+                  and by_page[p] != {"exact"}]
     assert all(p.startswith("schedules/") for p in no_float32), no_float32
+    exact = [r for r in data["figures"] if r["dtype"] == "exact"]
+    assert exact, "no exact check (the parameter counts of the blocks pages)"
+    assert all(r["value"] == 0 for r in exact), [r for r in exact if r["value"] != 0]
     html = (built_site / "verification" / "index.html").read_text(encoding="utf-8")
     rows = html.count("<tr>") - 1
     assert rows >= len(checked)
@@ -166,3 +172,4 @@ def test_home_page_shows_every_family_with_its_pages(built_site):
                f"{len(concepts)} pages" in html, title
         for _, page in concepts:
             assert f'href="{page.removesuffix(".md")}/"' in html, page
+

@@ -1,0 +1,1 @@
+"""Figures of the attention pages, one module per page."""

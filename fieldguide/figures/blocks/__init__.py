@@ -1,0 +1,1 @@
+"""Figures of the blocks pages, one module per page."""

@@ -1,0 +1,1 @@
+"""Figures of the fundamentals pages, one module per page."""

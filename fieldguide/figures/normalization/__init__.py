@@ -1,0 +1,1 @@
+"""Figures of the normalization pages, one module per page."""

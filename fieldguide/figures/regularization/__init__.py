@@ -1,0 +1,1 @@
+"""Figures of the regularization pages, one module per page."""

@@ -1,0 +1,1 @@
+"""Figures of the sequence pages, one module per page."""

@@ -1,0 +1,1 @@
+"""Attention snippets, one module per page, checked against torch."""

@@ -1,0 +1,1 @@
+"""Blocks snippets, one module per page, checked against torch."""

@@ -1,0 +1,1 @@
+"""Fundamentals snippets, one module per page, checked against torch."""

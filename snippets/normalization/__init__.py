@@ -1,0 +1,1 @@
+"""Normalization snippets, one module per page, checked against torch."""

@@ -1,0 +1,1 @@
+"""Regularization snippets, one module per page, checked against torch."""

@@ -1,0 +1,1 @@
+"""Sequence snippets, one module per page, checked against torch."""
