@@ -164,9 +164,9 @@ def test_weights_are_bounded_away_from_zero(L, S, A, seed, scale):
 @pytest.fixture(scope="module")
 def keras():
     os.environ.setdefault("KERAS_BACKEND", "torch")  # before Keras is first imported
-    keras = pytest.importorskip("keras")
-    if keras.backend.backend() != "torch":
-        pytest.skip("Keras was imported with another backend")
+    import keras
+
+    assert keras.backend.backend() == "torch", "tests/conftest.py selects Keras' torch backend"
     return keras
 
 

@@ -394,7 +394,7 @@ os.environ.setdefault("KERAS_BACKEND", "torch")
 def test_keras_defaults_and_update_rule():
     """Keras BatchNormalization: momentum 0.99 weighs the OLD average, epsilon 1e-3, and its
     moving variance takes the biased batch variance; its training output uses epsilon."""
-    keras = pytest.importorskip("keras")
+    import keras
     layer = keras.layers.BatchNormalization()
     assert layer.momentum == 0.99
     assert layer.epsilon == 1e-3
@@ -412,7 +412,7 @@ def test_keras_defaults_and_update_rule():
 
 def test_keras_accepts_a_batch_of_one():
     """Keras does not refuse one value per channel: x - mean is 0, so the output is beta (0)."""
-    keras = pytest.importorskip("keras")
+    import keras
     layer = keras.layers.BatchNormalization()
     y = layer(np.array([[1.0, 2.0, 3.0]], np.float32), training=True).detach().cpu().numpy()
     np.testing.assert_array_equal(y, np.zeros((1, 3)))
@@ -454,7 +454,7 @@ def test_keras_variance_is_one_pass_and_fails_for_a_large_float32_mean():
     for 64 values of spread 1 around 1e4 both terms lie in [2^26, 2^27), where float32 values
     are 8 apart, so its variance is a multiple of 8 and misses the true one (here in [0.5, 4])
     by at least 0.5; ours matches the float64 variance."""
-    keras = pytest.importorskip("keras")
+    import keras
     x = (np.random.default_rng(14).normal(size=(64, 1)) + 1e4).astype(np.float32)
     true_var = x.astype(np.float64).var(axis=0)
     assert np.all((true_var >= 0.5) & (true_var <= 4))
@@ -524,7 +524,7 @@ def test_keras_variance_around_1e5_is_a_multiple_of_1024_and_can_be_negative():
     64 values with spread 1, Keras's one-pass variance (torch backend) is always a multiple of
     1024, never the true value near 1, and is negative (output NaN) at least once; torch and ours
     normalize every draw to variance about 1."""
-    keras = pytest.importorskip("keras")
+    import keras
     negative = 0
     for seed in range(12):
         x = (np.random.default_rng(seed).normal(size=(64, 1)) + 1e5).astype(np.float32)

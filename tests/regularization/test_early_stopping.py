@@ -16,9 +16,9 @@ from snippets.regularization.early_stopping import (
 )
 
 os.environ.setdefault("KERAS_BACKEND", "torch")  # before Keras is first imported
-keras = pytest.importorskip("keras")
+import keras
 
-from snippets.regularization.early_stopping import keras_run  # noqa: E402
+from snippets.regularization.early_stopping import keras_run
 
 # Keras 3.15 turns its torch tensors into NumPy arrays with np.array(tensor, copy=False), which
 # NumPy 2 reports as deprecated; it is Keras's own call (in get_weights), not ours.
