@@ -1,7 +1,6 @@
 """Additive (Bahdanau) attention against its float64 formula, finite differences and Keras."""
 
 import math
-import os
 
 import numpy as np
 import pytest
@@ -163,7 +162,6 @@ def test_weights_are_bounded_away_from_zero(L, S, A, seed, scale):
 
 @pytest.fixture(scope="module")
 def keras():
-    os.environ.setdefault("KERAS_BACKEND", "torch")  # before Keras is first imported
     import keras
 
     assert keras.backend.backend() == "torch", "tests/conftest.py selects Keras' torch backend"

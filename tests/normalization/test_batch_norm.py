@@ -1,6 +1,5 @@
 """Batch normalization, its hand-written backward pass and running statistics match torch."""
 
-import os
 
 import numpy as np
 import pytest
@@ -388,7 +387,6 @@ def test_shift_invariance_and_gradient_identities(x, shift):
 
 
 # Keras 3 facts the page states, run on the torch backend.
-os.environ.setdefault("KERAS_BACKEND", "torch")
 
 
 def test_keras_defaults_and_update_rule():

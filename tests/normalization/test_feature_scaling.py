@@ -1,6 +1,5 @@
 """Standardization and min-max scaling: torch formulas, edge cases, leak and conditioning."""
 
-import os
 
 import numpy as np
 import pytest
@@ -76,7 +75,6 @@ def test_constant_feature_gets_scale_one(fit, dtype):
 
 def test_keras_normalization_divides_constant_feature_by_epsilon():
     """Keras's Normalization layer maps a constant feature's new value 6 (train 5) to 1e7."""
-    os.environ.setdefault("KERAS_BACKEND", "torch")
     import keras
     layer = keras.layers.Normalization(axis=-1)
     layer.adapt(np.array([[1.0, 5.0], [2.0, 5.0], [3.0, 5.0]], dtype="float32"))
@@ -208,7 +206,6 @@ def test_scaling_does_not_change_least_squares_predictions():
 
 def test_keras_normalization_uses_population_variance():
     """Keras's Normalization adapts to the 1/n variance, as fit_standard does: 2/3 for 1, 2, 3."""
-    os.environ.setdefault("KERAS_BACKEND", "torch")
     import keras
     layer = keras.layers.Normalization(axis=-1)
     layer.adapt(np.array([[1.0], [2.0], [3.0]], dtype="float32"))

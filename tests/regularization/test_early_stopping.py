@@ -1,8 +1,8 @@
 """Early stopping: patience, min_delta, NaN, modes, restoring, and agreement with Keras 3."""
 
 import math
-import os
 
+import keras
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -11,14 +11,10 @@ from hypothesis import strategies as st
 from snippets.regularization.early_stopping import (
     EarlyStopping,
     check_cases,
+    keras_run,
     ours_run,
     train,
 )
-
-os.environ.setdefault("KERAS_BACKEND", "torch")  # before Keras is first imported
-import keras
-
-from snippets.regularization.early_stopping import keras_run
 
 # Keras 3.15 turns its torch tensors into NumPy arrays with np.array(tensor, copy=False), which
 # NumPy 2 reports as deprecated; it is Keras's own call (in get_weights), not ours.
