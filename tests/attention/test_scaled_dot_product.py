@@ -305,3 +305,19 @@ def test_integer_mask_is_refused_like_torch(mask_dtype):
         scaled_dot_product_attention(q, k, v, attn_mask=mask)
     with pytest.raises(RuntimeError):
         F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+
+
+@pytest.mark.parametrize(("L", "S", "E", "Ev"), [(16, 16, 8, 8), (5, 32, 4, 6), (64, 3, 2, 1)])
+def test_multiply_adds_are_l_s_e_plus_l_s_ev_as_for_torch(L, S, E, Ev):
+    """The page's cost figure counts L·S·E + L·S·Ev multiply-adds per call for ours, the same
+    count torch's FlopCounterMode gives its own SDPA (which is what makes the work quadratic in
+    the length for self-attention)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    q, k, v = torch.randn(2, L, E), torch.randn(2, S, E), torch.randn(2, S, Ev)
+    counts = []
+    for fn in (scaled_dot_product_attention, F.scaled_dot_product_attention):
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+            fn(q, k, v)
+        counts.append(counter.get_total_flops() // 2)
+    assert counts == [2 * L * S * (E + Ev)] * 2

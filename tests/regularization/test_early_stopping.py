@@ -16,10 +16,6 @@ from snippets.regularization.early_stopping import (
     train,
 )
 
-# Keras 3.15 turns its torch tensors into NumPy arrays with np.array(tensor, copy=False), which
-# NumPy 2 reports as deprecated; it is Keras's own call (in get_weights), not ours.
-pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
-
 
 def _stop_epoch(values, **kwargs):
     return ours_run(values, **kwargs)[0]

@@ -42,3 +42,22 @@ def test_bench_prints_both_tables_with_the_work_each_build_did():
     for _, seconds, ratio, _ in rows:
         assert float(seconds) > 0
         assert float(ratio) > 0
+
+
+def test_attention_bench_prints_a_row_per_length_with_growth_ratios():
+    """tools/bench_attention.py times both implementations at each doubling of the length."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "bench_attention.py"), "--repeats", "1",
+         "--max-length", "512"],
+        capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = [line.split() for line in result.stdout.splitlines() if re.match(r"\s*\d", line)]
+    # L, ours, torch, ours/torch; then L, ours, growth, torch, growth, ours/torch
+    assert [len(r) for r in rows] == [4, 6, 6], result.stdout
+    assert [int(r[0]) for r in rows] == [128, 256, 512], result.stdout
+    assert all(float(x) > 0 for r in rows for x in r[1:]), result.stdout
+    bad = subprocess.run([sys.executable, str(ROOT / "tools" / "bench_attention.py"),
+                          "--max-length", "64"], capture_output=True, text=True, check=False)
+    assert bad.returncode == 2
+    assert "--max-length at least 128" in bad.stderr

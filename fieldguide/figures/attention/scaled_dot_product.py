@@ -1,13 +1,14 @@
 """Figures for docs/attention/scaled-dot-product.md, drawn from the snippet's own functions."""
 
-import time
+from functools import partial
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch.utils.flop_counter import FlopCounterMode
 
-from fieldguide.plotting import _RC, COLORS, INK, STYLES, figure_html, to_svg
+from fieldguide.plotting import _RC, COLORS, figure_html, to_svg
 from snippets.attention.scaled_dot_product import (
     attention_weights,
     scaled_dot_product_attention,
@@ -44,51 +45,44 @@ def causal_heatmap() -> str:
         )
 
 
-def _best_time(fn, repeats=5):
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
+def _count(fn) -> int:
+    """Multiply-adds of one call, as torch's FlopCounterMode counts them (2 flops each)."""
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
         fn()
-        best = min(best, time.perf_counter() - start)
-    return best
+    return counter.get_total_flops() // 2
 
 
 def cost_vs_length() -> str:
-    lengths = np.array([128, 256, 512, 1024])
+    lengths = np.array([128, 256, 512, 1024, 2048])
     E = 64
-    times = {"ours (materialises the L×L weights)": [], "torch SDPA": []}
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # one core: less noise from whatever else the machine runs
-    try:
-        with torch.no_grad():
-            for T in lengths:
-                q, k, v = (torch.randn(1, T, E) for _ in range(3))
-                times["ours (materialises the L×L weights)"].append(
-                    _best_time(lambda q=q, k=k, v=v: scaled_dot_product_attention(q, k, v)))
-                times["torch SDPA"].append(
-                    _best_time(lambda q=q, k=k, v=v: F.scaled_dot_product_attention(q, k, v)))
-    finally:
-        torch.set_num_threads(threads)
+    counts = {"ours": [], "torch SDPA": []}
+    for T in lengths:
+        qkv = [torch.zeros(1, T, E) for _ in range(3)]  # counts do not depend on values
+        counts["ours"].append(_count(partial(scaled_dot_product_attention, *qkv)))
+        counts["torch SDPA"].append(_count(partial(F.scaled_dot_product_attention, *qkv)))
+    ours, theirs = (np.array(c, dtype=np.int64) for c in counts.values())
+    if not np.array_equal(ours, theirs) or not np.array_equal(ours, 2 * lengths**2 * E):
+        raise RuntimeError(f"attention multiply-adds are not 2·L²·E: {ours} vs {theirs}")
+    weight_bytes = lengths**2 * 4  # one float32 L×L matrix
     with plt.rc_context(_RC):
-        fig, ax = plt.subplots(figsize=(6.4, 3.8))
-        slopes = []
-        for i, (label, t) in enumerate(times.items()):
-            slope = np.polyfit(np.log(lengths), np.log(t), 1)[0]
-            slopes.append(slope)
-            ax.loglog(lengths, np.array(t) * 1e3, marker="o", color=COLORS[i],
-                      linestyle=STYLES[i], linewidth=2, label=f"{label}: slope {slope:.1f}")
-        reference = np.array(times["torch SDPA"])[-1] * 1e3 * (lengths / lengths[-1]) ** 2
-        ax.loglog(lengths, reference, color=INK, linewidth=0.8, linestyle=":", label="slope 2")
-        ax.set_xlabel("sequence length L (= S), E = 64, float32")
-        ax.set_xticks(lengths, [str(n) for n in lengths])
-        ax.minorticks_off()
-        ax.set_ylabel("time per call (ms)")
-        ax.legend(loc="upper left")
+        fig, (left, right) = plt.subplots(1, 2, figsize=(7.6, 3.6))
+        left.loglog(lengths, ours, marker="o", color=COLORS[0], linewidth=2, label="ours")
+        left.loglog(lengths, theirs, marker="x", markersize=9, color=COLORS[1], linestyle="none",
+                    label="torch SDPA")
+        left.set_ylabel("multiply-adds per call")
+        left.legend(loc="upper left")
+        right.loglog(lengths, weight_bytes / 2**20, marker="o", color=COLORS[0], linewidth=2)
+        right.set_ylabel("one L×L float32 matrix (MiB)")
+        for ax in (left, right):
+            ax.set_xlabel("sequence length L (= S), E = 64")
+            ax.set_xticks(lengths, [str(n) for n in lengths])
+            ax.minorticks_off()
+        fig.tight_layout()
         return figure_html(
             to_svg(fig, "fig-sdpa-cost"),
-            "Time of one attention call against the sequence length, measured while this page "
-            "was built (best of 5, one CPU thread). The slopes of straight lines fitted to the "
-            f"logarithms came out at {slopes[0]:.1f} for ours and {slopes[1]:.1f} for torch's "
-            "in this build; they change from build to build with the machine's load and memory "
-            "effects. A slope of 2 means the cost grows with L².",
+            "Left: multiply-adds of one attention call, counted by torch's FlopCounterMode "
+            f"while this page was built: {ours[0]:,} at L = {lengths[0]} and {ours[-1]:,} at "
+            f"L = {lengths[-1]}, the same for both implementations (2·L²·E), so each doubling "
+            "of L multiplies the work by 4. Right: the memory of one L×L float32 weight matrix, "
+            "which this page's code stores in full, grows the same way.",
         )
