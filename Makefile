@@ -30,7 +30,7 @@ lint: $(STAMP)
 test: $(STAMP)  ## every check: lint, snippet tests against torch, site build, browser tests
 	$(PY) -m ruff check .
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
-	    $(PY) -m pytest -n auto --maxprocesses=4 --dist loadgroup
+	    $(PY) -m pytest -n auto --maxprocesses=4 --dist loadgroup --durations=25
 
 bench: $(STAMP)  ## build-time figures
 	$(PY) tools/bench.py

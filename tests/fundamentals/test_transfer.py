@@ -26,15 +26,6 @@ from snippets.fundamentals.transfer import (
 from tests.helpers import DTYPES, assert_matches, dtype_id
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny networks: one thread avoids thread contention on a shared machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def body(one_thread):
     """The extractor pretrained on the 40 old classes, frozen."""

@@ -174,3 +174,31 @@ def test_home_page_shows_every_family_with_its_pages(built_site):
         for _, page in concepts:
             assert f'href="{page.removesuffix(".md")}/"' in html, page
 
+
+
+def test_questions_hub_links_every_question_to_an_existing_section(built_site):
+    """The questions page answers the 20 questions of the notes, each followed by links to
+    sections that exist (the target page is built and has an element with the link's id), and
+    the home page links it."""
+    source = (ROOT / "docs" / "questions.md").read_text(encoding="utf-8")
+    blocks = [b for b in source.split("\n\n") if b.startswith("**")]
+    assert len(blocks) == 20, [b.splitlines()[0] for b in blocks]
+    faults = []
+    for block in blocks:
+        question = block.split("**")[1]
+        answer, arrow, targets = block.partition("→")
+        links = re.findall(r"\]\(([^)\s]+)\)", targets)
+        if not arrow or not links:
+            faults.append(f"{question!r}: no link after the arrow")
+        if len(answer.split("**")[2].split()) < 15:
+            faults.append(f"{question!r}: no answer of its own before the links")
+        for link in links:
+            page, _, anchor = link.partition("#")
+            if not (ROOT / "docs" / page).is_file():
+                faults.append(f"{question!r}: {page} does not exist")
+            elif not anchor:
+                faults.append(f"{question!r}: {link} links a page, not a section")
+            elif f'id="{anchor}"' not in html_of(built_site, page):
+                faults.append(f"{question!r}: {page} has no section #{anchor}")
+    assert not faults, "\n".join(faults)
+    assert 'href="questions/"' in html_of(built_site, "index.md")

@@ -1,9 +1,8 @@
 """Figures for docs/attention/transformer-block.md, drawn from the snippet's own functions."""
 
 import numpy as np
-import torch
 
-from fieldguide.plotting import curves
+from fieldguide.plotting import curves, one_torch_thread
 from snippets.attention.transformer_block import last_layer_gradient
 
 DEPTHS = np.array([1, 2, 4, 8, 16, 32])
@@ -15,13 +14,9 @@ def mean_gradient(norm_first: bool, depth: int) -> float:
 
 
 def depth() -> str:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny matrices: one thread is several times faster here
-    try:
+    with one_torch_thread():  # tiny matrices
         pre = [mean_gradient(True, int(d)) for d in DEPTHS]
         post = [mean_gradient(False, int(d)) for d in DEPTHS]
-    finally:
-        torch.set_num_threads(threads)
     return curves(
         "fig-transformer-depth", DEPTHS,
         [("pre-norm (with a final LayerNorm)", pre), ("post-norm", post)],

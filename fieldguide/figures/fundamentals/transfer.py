@@ -2,21 +2,16 @@
 
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
 
-from fieldguide.plotting import _RC, COLORS, STYLES, figure_html, to_svg
+from fieldguide.plotting import _RC, COLORS, STYLES, figure_html, one_torch_thread, to_svg
 from snippets.fundamentals.transfer import few_shot_accuracy, freeze, pretrain
 
 SHOTS = (1, 2, 3, 5, 10, 20)
 
 
 def shots() -> str:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny networks: one thread avoids contention, and is faster
-    try:
+    with one_torch_thread():  # tiny networks
         return _shots()
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _shots() -> str:
