@@ -88,6 +88,9 @@ def _parse_entry(raw, where: str) -> Entry:
     short = raw["short"].strip()
     if "\n" in short:
         raise FieldGuideError(f"{label}: field 'short' must be a single line (it is the tooltip)")
+    if "$$" in raw["definition"]:
+        raise FieldGuideError(f"{label}: field 'definition' has display math ($$); the glossary "
+                              "shows definitions as running text, so write it inline ($...$)")
     return Entry(
         term=raw["term"].strip(),
         short=short,

@@ -303,6 +303,7 @@ def on_post_build(config):
     index = Path(config.site_dir) / "search" / "search_index.json"
     if index.is_file():  # the theme's search plugin wrote it before this hook runs
         search.tag_index(index, state.entries, state.urls)
+    search.fix_search_worker(Path(config.site_dir))
     libraries = {n: version(n) for n in ("numpy", "torch", "matplotlib")}
     exported = verification.export(state.figures, state.titles, state.urls,
                                    {"python": platform.python_version(), **libraries})

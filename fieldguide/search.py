@@ -21,6 +21,7 @@ import json
 import re
 from pathlib import Path
 
+from fieldguide.errors import FieldGuideError
 from fieldguide.glossary import Entry
 
 SPECIFIC = 5  # a one-word name counts 5 times, a two-word name 4 times, ... at least once
@@ -106,3 +107,31 @@ def tag_index(path: Path, entries: list[Entry], urls: dict[str, str]) -> int:
                 doc["boost"] = SECTION_BOOST
     path.write_text(json.dumps(index, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
     return tagged
+
+
+# lunr (bundled in the theme's search worker) deduplicates the nodes of its token set by a key
+# built as final-flag + (edge label + child id) for each edge, with nothing between a label and
+# the id. When labels are digits, two different nodes can get the same key (edges {"1": 234}
+# and {"1": 2, "3": 4} both give "01234"), get merged, and the token set then holds words the
+# index does not: a query expanding to one (e.g. "1-Lipschitz", or "1") fails with "Cannot read
+# properties of undefined (reading '_index')" and finds nothing. Ending each id with ";" makes
+# the key unambiguous (a label is one character, an id only digits).
+LUNR_NODE_KEY = "e=e+s+o.id}return e"
+LUNR_NODE_KEY_FIXED = 'e=e+s+o.id+";"}return e'
+
+
+def fix_search_worker(site_dir: Path) -> None:
+    """Patch lunr's token-set node key in the built search worker (see LUNR_NODE_KEY)."""
+    workers = sorted((site_dir / "assets" / "javascripts" / "workers").glob("search.*.min.js"))
+    if not workers:
+        return  # no search plugin in this build
+    for worker in workers:
+        text = worker.read_text(encoding="utf-8")
+        if LUNR_NODE_KEY_FIXED in text:
+            continue
+        if text.count(LUNR_NODE_KEY) != 1:
+            raise FieldGuideError(
+                f"{worker.relative_to(site_dir)}: lunr's token-set key code has changed "
+                f"(expected one '{LUNR_NODE_KEY}'); check whether the theme fixed the key "
+                "collision and update fieldguide/search.py")
+        worker.write_text(text.replace(LUNR_NODE_KEY, LUNR_NODE_KEY_FIXED), encoding="utf-8")

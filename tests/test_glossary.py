@@ -110,3 +110,12 @@ def test_alias_anchors_never_shadow_term_anchors(entries):
     for anchor, entry in glossary.alias_anchors(entries).items():
         assert anchor not in terms
         assert anchor in {glossary.slug(a) for a in entry.aliases}
+
+
+def test_display_math_in_a_definition_is_refused_by_name():
+    """A definition with $$ (shown as raw TeX on the glossary page) stops the build, naming the
+    file and the term."""
+    raw = {"term": "integral image", "short": "One line.", "page": "fundamentals/index.md",
+           "definition": "$$S = 1$$ for every image."}
+    with pytest.raises(FieldGuideError, match=r"x\.yml: entry 'integral image'.*display math"):
+        glossary._parse_entry(raw, "glossary/x.yml")

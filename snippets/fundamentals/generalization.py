@@ -100,8 +100,9 @@ if __name__ == "__main__":
         for p in degrees:
             ours = predict(fit_polynomial(xt, yt, p), xv)
             Phi = torch.tensor(legvander(xt, p))  # the same basis, in the same dtype
-            # driver="gelsd" (SVD): the default, gelsy, differs in the last digits from run to run
-            w = torch.linalg.lstsq(Phi, torch.tensor(yt)[:, None], driver="gelsd").solution[:, 0]
+            # gelsd (SVD): the default gelsy's last digits vary from run to run
+            w = torch.linalg.lstsq(Phi, torch.tensor(yt)[:, None], driver="gelsd")
+            w = w.solution[:, 0]
             ref = (torch.tensor(legvander(xv, p)) @ w).numpy()
             err = max(err, np.abs(ours - ref).max() / np.abs(ref).max())
         print(f"{np.dtype(dtype).name}: max |ours - torch| relative value {err:.1e}")

@@ -137,9 +137,10 @@ if __name__ == "__main__":
         phi = legvander(x_train, 12) / np.sqrt(n)  # rows for (1/n)·‖Φw - y‖²
         rows = np.vstack([phi, np.sqrt(lam) * np.eye(13)])  # and for λ‖w‖²
         rhs = np.concatenate([y_train / np.sqrt(n), np.zeros(13)])
-        # driver="gelsd" (SVD): the default, gelsy, differs in the last digits from run to run
-        ref = torch.linalg.lstsq(torch.tensor(rows.astype(dtype)),
-                                 torch.tensor(rhs.astype(dtype))[:, None], driver="gelsd").solution
+        # gelsd (SVD): the default gelsy's last digits vary from run to run
+        A = torch.tensor(rows.astype(dtype))
+        b = torch.tensor(rhs.astype(dtype))[:, None]
+        ref = torch.linalg.lstsq(A, b, driver="gelsd").solution
         err = np.abs(w - ref[:, 0].numpy()).max()
         print(f"{np.dtype(dtype).name}: max |ours - torch| value {err:.1e}")
 
