@@ -122,10 +122,8 @@ LUNR_NODE_KEY_FIXED = 'e=e+s+o.id+";"}return e'
 
 def fix_search_worker(site_dir: Path) -> None:
     """Patch lunr's token-set node key in the built search worker (see LUNR_NODE_KEY)."""
-    workers = sorted((site_dir / "assets" / "javascripts" / "workers").glob("search.*.min.js"))
-    if not workers:
-        return  # no search plugin in this build
-    for worker in workers:
+    workers = (site_dir / "assets" / "javascripts" / "workers").glob("search.*.min.js")
+    for worker in sorted(workers):  # none when the build has no search plugin
         text = worker.read_text(encoding="utf-8")
         if LUNR_NODE_KEY_FIXED in text:
             continue
